@@ -1,0 +1,158 @@
+// Package osdefs is the catalogue of operating systems cloudstack-templates can build: for each one,
+// where its installer comes from and how to verify it, how Packer drives the unattended install, and
+// what CloudStack needs to know about the result. It is pure Go plus embedded files, so everything in
+// it is testable without an engine.
+package osdefs
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Format is an output format of a built template.
+type Format string
+
+// The formats a template can be delivered in.
+const (
+	// FormatQCOW2 is a zstd-compressed qcow2 image (CloudStack KVM).
+	FormatQCOW2 Format = "qcow2"
+	// FormatVHD is a dynamic VHD made by qemu-img's vpc driver (Hyper-V, XenServer after vhd-util).
+	FormatVHD Format = "vhd"
+	// FormatOVA is an OVF 1.0 package with a streamOptimized VMDK (VMware).
+	FormatOVA Format = "ova"
+)
+
+// AllFormats lists every format, in the order artifacts are produced.
+var AllFormats = []Format{FormatQCOW2, FormatVHD, FormatOVA}
+
+// Signing says how a vendor authenticates its checksum file.
+type Signing string
+
+const (
+	// SigningNone: the vendor publishes no signature; the definition pins the digest instead.
+	SigningNone Signing = "none"
+	// SigningClearsigned: the checksum file is an OpenPGP clearsigned message.
+	SigningClearsigned Signing = "clearsigned"
+	// SigningDetached: an OpenPGP signature of the checksum file is published beside it.
+	SigningDetached Signing = "detached"
+)
+
+// Source is where an installer (or, for disk-image builds, a bootable disk) comes from.
+type Source struct {
+	// URL is the installer ISO (or disk image) URL.
+	URL string
+	// ChecksumURL is the vendor's checksum file listing the ISO's digest.
+	ChecksumURL string
+	// Algorithm is the digest algorithm of the checksum file: "sha256" or "sha512".
+	Algorithm string
+	// Signing is how the checksum file is authenticated.
+	Signing Signing
+	// SignatureURL is the detached signature of the checksum file (SigningDetached only).
+	SignatureURL string
+	// SigningKey names the vendor's armored public key in keys/ (SigningClearsigned, SigningDetached).
+	SigningKey string
+	// PinnedDigest, when set, must equal the digest the checksum file gives: it is the trust anchor for
+	// vendors that do not sign their checksum files. Update it together with URL.
+	PinnedDigest string
+	// Note documents how the URL moves between point releases.
+	Note string
+}
+
+// FileName is the name of the downloaded file, as the checksum file lists it.
+func (s Source) FileName() string { return path.Base(s.URL) }
+
+// Definition is everything needed to build one OS's CloudStack template.
+type Definition struct {
+	// ID is the canonical name (`--os` value).
+	ID string
+	// Aliases are other accepted names (`ubuntu-22.04`, `alma`, ...).
+	Aliases []string
+	// Name is the display name.
+	Name string
+	// Version is the OS release.
+	Version string
+	// Family groups OSes that share install mechanics: "ubuntu", "el", "fedora", "debian".
+	Family string
+	// Source is the installer and its verification.
+	Source Source
+	// DiskImage is true when Source is a bootable disk image rather than an installer ISO.
+	DiskImage bool
+	// BootCommand is typed at the boot prompt (Packer boot_command syntax).
+	BootCommand []string
+	// BootWait is how long to wait before typing BootCommand.
+	BootWait string
+	// HTTPDir is the directory under files/ that Packer's HTTP server serves (install configs).
+	HTTPDir string
+	// SSHUsername and SSHPassword are the build-time credentials the install config creates; the
+	// cleanup provisioner locks the password before the image is sealed.
+	SSHUsername string
+	SSHPassword string
+	// SSHTimeout bounds the wait for the installed system to answer SSH.
+	SSHTimeout string
+	// DiskSize is the virtual disk size (Packer syntax, e.g. "10G").
+	DiskSize string
+	// MemoryMB and CPUs size the build VM.
+	MemoryMB int
+	CPUs     int
+	// ShutdownCommand powers the guest off after provisioning.
+	ShutdownCommand string
+	// CloudStackOSType is the CloudStack guest OS type name (listOsTypes description).
+	CloudStackOSType string
+	// Formats are the output formats this OS supports.
+	Formats []Format
+	// Provisioners are guest scripts (from scripts/guest) run in order over SSH.
+	Provisioners []string
+	// PasswordEnabled says the template runs CloudStack's password reset (cloud-init) at boot.
+	PasswordEnabled bool
+}
+
+// Names returns the ID followed by the aliases.
+func (d Definition) Names() []string { return append([]string{d.ID}, d.Aliases...) }
+
+// SupportsFormat reports whether f is one of d's output formats.
+func (d Definition) SupportsFormat(f Format) bool {
+	for _, g := range d.Formats {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks that a definition is complete and self-consistent.
+func (d Definition) Validate() error {
+	var problems []string
+	req := func(ok bool, what string) {
+		if !ok {
+			problems = append(problems, what)
+		}
+	}
+	req(d.ID != "" && strings.ToLower(d.ID) == d.ID, "ID must be set and lower case")
+	req(d.Name != "", "Name must be set")
+	req(d.Version != "", "Version must be set")
+	req(strings.HasPrefix(d.Source.URL, "http://") || strings.HasPrefix(d.Source.URL, "https://"), "Source.URL must be http(s)")
+	req(strings.HasPrefix(d.Source.ChecksumURL, "http://") || strings.HasPrefix(d.Source.ChecksumURL, "https://"), "Source.ChecksumURL must be http(s)")
+	req(d.Source.Algorithm == "sha256" || d.Source.Algorithm == "sha512", "Source.Algorithm must be sha256 or sha512")
+	switch d.Source.Signing {
+	case SigningNone:
+		req(d.Source.PinnedDigest != "" || d.DiskImage, "unsigned sources must pin their digest")
+	case SigningClearsigned:
+		req(d.Source.SigningKey != "", "clearsigned sources need SigningKey")
+	case SigningDetached:
+		req(d.Source.SigningKey != "" && d.Source.SignatureURL != "", "detached signatures need SigningKey and SignatureURL")
+	default:
+		problems = append(problems, fmt.Sprintf("unknown Signing %q", d.Source.Signing))
+	}
+	req(d.DiskImage || len(d.BootCommand) > 0, "installer builds need a BootCommand")
+	req(d.SSHUsername != "" && d.SSHPassword != "", "SSH build credentials must be set")
+	req(d.DiskSize != "", "DiskSize must be set")
+	req(d.MemoryMB >= 512 && d.CPUs >= 1, "MemoryMB >= 512 and CPUs >= 1")
+	req(d.ShutdownCommand != "", "ShutdownCommand must be set")
+	req(d.CloudStackOSType != "", "CloudStackOSType must be set")
+	req(len(d.Formats) > 0, "at least one output Format")
+	if len(problems) > 0 {
+		return fmt.Errorf("os definition %q: %s", d.ID, strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package osdefs
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+var catalogue = map[string]Definition{}
+
+// register adds a definition to the catalogue; each OS file calls it from init. A bad or duplicate
+// definition is a programming error caught by the first test run, hence the panic.
+func register(d Definition) {
+	if err := d.Validate(); err != nil {
+		panic(err)
+	}
+	for _, n := range d.Names() {
+		if _, dup := lookupName(n); dup {
+			panic(fmt.Sprintf("os name %q registered twice", n))
+		}
+	}
+	catalogue[d.ID] = d
+}
+
+func lookupName(name string) (Definition, bool) {
+	for _, d := range catalogue {
+		for _, n := range d.Names() {
+			if n == name {
+				return d, true
+			}
+		}
+	}
+	return Definition{}, false
+}
+
+// All returns every definition, sorted by ID.
+func All() []Definition {
+	out := make([]Definition, 0, len(catalogue))
+	for _, d := range catalogue {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// IDs returns every canonical OS ID, sorted.
+func IDs() []string {
+	var ids []string
+	for _, d := range All() {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+// Lookup finds a definition by ID or alias (case-insensitive). The error names the valid choices.
+func Lookup(name string) (Definition, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if d, ok := lookupName(n); ok {
+		return d, nil
+	}
+	if n == "" {
+		return Definition{}, fmt.Errorf("no OS given: choose one of %s", choices())
+	}
+	return Definition{}, fmt.Errorf("unknown OS %q: choose one of %s", name, choices())
+}
+
+func choices() string {
+	var parts []string
+	for _, d := range All() {
+		s := d.ID
+		if len(d.Aliases) > 0 {
+			s += " (" + strings.Join(d.Aliases, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Select resolves an OS filter: "all" (or empty) is every OS, otherwise a comma-separated list of IDs
+// or aliases. Duplicates collapse; order follows the catalogue. Unknown names are an error that lists
+// the valid choices.
+func Select(filter string) ([]Definition, error) {
+	f := strings.TrimSpace(filter)
+	if f == "" || strings.EqualFold(f, "all") {
+		return All(), nil
+	}
+	want := map[string]bool{}
+	for _, part := range strings.Split(f, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := Lookup(part)
+		if err != nil {
+			return nil, err
+		}
+		want[d.ID] = true
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("empty OS filter %q: use \"all\" or a comma-separated list of %s", filter, choices())
+	}
+	var out []Definition
+	for _, d := range All() {
+		if want[d.ID] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// ParseFormats resolves a format list ("qcow2,vhd", "all" or empty for the OS's defaults) against what
+// the OS supports. Unknown or unsupported formats are errors naming the valid choices.
+func ParseFormats(d Definition, list string) ([]Format, error) {
+	l := strings.TrimSpace(strings.ToLower(list))
+	if l == "" || l == "all" {
+		return append([]Format(nil), d.Formats...), nil
+	}
+	seen := map[Format]bool{}
+	for _, part := range strings.Split(l, ",") {
+		f := Format(strings.TrimSpace(part))
+		if f == "" {
+			continue
+		}
+		known := false
+		for _, g := range AllFormats {
+			known = known || g == f
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown format %q: choose from %s (comma-separated), or all", part, formatList(AllFormats))
+		}
+		if !d.SupportsFormat(f) {
+			return nil, fmt.Errorf("format %q is not supported for %s: choose from %s", part, d.ID, formatList(d.Formats))
+		}
+		seen[f] = true
+	}
+	var out []Format
+	for _, f := range AllFormats {
+		if seen[f] {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty format list %q: choose from %s", list, formatList(d.Formats))
+	}
+	return out, nil
+}
+
+func formatList(fs []Format) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, string(f))
+	}
+	return strings.Join(s, ", ")
+}

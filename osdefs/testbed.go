@@ -1,0 +1,40 @@
+package osdefs
+
+// The testbed is a small Debian 12 guest that scripts/testbed.sh builds offline (debootstrap,
+// mke2fs -d, extlinux). It goes through exactly the same pipeline as the vendor OSes, booting from a
+// disk image instead of an installer ISO, so the whole chain can be proven where vendor ISOs cannot be
+// downloaded. Serve it with `scripts/testbed.sh serve` and build with
+// `--mirror http://testbed-mirror:8383 --mirror-service tcp://localhost:8383`.
+func init() {
+	register(Definition{
+		ID:      "testbed",
+		Aliases: []string{"fixture", "debian-testbed"},
+		Name:    "Testbed (Debian 12 fixture)",
+		Version: "12",
+		Family:  "debian",
+		Source: Source{
+			URL:         TestbedMirror + "/testbed-bookworm.qcow2",
+			ChecksumURL: TestbedMirror + "/SHA256SUMS",
+			Algorithm:   "sha256",
+			Signing:     SigningNone,
+			Note:        "built locally by scripts/testbed.sh; its digest changes with every rebuild, so it is not pinned",
+		},
+		DiskImage:        true,
+		BootWait:         "1s",
+		SSHUsername:      "root",
+		SSHPassword:      "packer",
+		SSHTimeout:       "10m",
+		DiskSize:         "2G",
+		MemoryMB:         1024,
+		CPUs:             2,
+		ShutdownCommand:  "poweroff",
+		CloudStackOSType: "Debian GNU/Linux 12 (64-bit)",
+		Formats:          AllFormats,
+		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
+		PasswordEnabled:  true,
+	})
+}
+
+// TestbedMirror is where `scripts/testbed.sh serve` publishes the testbed, as seen from the pipeline
+// when the server is passed in with --mirror-service tcp://localhost:8383.
+const TestbedMirror = "http://testbed-mirror:8383"
