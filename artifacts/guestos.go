@@ -1,0 +1,97 @@
+package artifacts
+
+import (
+	"strconv"
+	"strings"
+)
+
+// GuestOS is how an OVF descriptor names the installed OS: a CIM_OperatingSystem OsType number for
+// the standard ovf:id, VMware's guest identifier for vmw:osType (what vSphere actually uses to pick
+// defaults and VMware Tools behaviour), and a human description.
+type GuestOS struct {
+	// CIMID is the DMTF CIM_OperatingSystem.OsType value (e.g. 94 "Ubuntu 64-Bit", 96 "Debian 64-Bit",
+	// 80 "RedHat Enterprise Linux 64-Bit", 101 "Linux 64-Bit").
+	CIMID int
+	// VMwareID is the vSphere GuestOsDescriptor identifier (e.g. "ubuntu64Guest", "rhel9_64Guest").
+	VMwareID string
+	// Description is the <Description> of the OperatingSystemSection.
+	Description string
+}
+
+// OtherLinux64 is the fallback for an OS this table does not know: every ESXi release accepts it.
+var OtherLinux64 = GuestOS{CIMID: 101, VMwareID: "otherLinux64Guest", Description: "Other Linux (64-bit)"}
+
+// GuestOSFor maps an osdefs definition's ID, Family and Version to its OVF guest OS. The CIM numbers
+// come from CIM_OperatingSystem.OsType; the VMware identifiers from vSphere's GuestOsIdentifier enum.
+//
+// Why these choices:
+//   - Enterprise Linux rebuilds (Rocky, Alma, CentOS Stream) map to rhelN_64Guest, not
+//     rockylinux_64Guest/almalinux_64Guest: those two exist only from ESXi 8.0 (CloudStack itself maps
+//     them for VMware 8.0 only), while rhel8_64Guest/rhel9_64Guest are known to 7.x hosts too and
+//     VMware recommends the RHEL entry for binary-compatible rebuilds.
+//   - Debian maps to debianN_64Guest for 10-12; newer releases use the newest id we know
+//     (debian12_64Guest, ESXi 8.0+). An ESXi that does not know an id warns and falls back to
+//     "other" at import; the VM still boots.
+//   - When CloudStack deploys the template it sets the guest id from its own OS-type mapping, so
+//     these values matter for direct VMware imports of the OVA.
+func GuestOSFor(id, family, version string) GuestOS {
+	major := majorVersion(version)
+	id = strings.ToLower(id)
+	switch strings.ToLower(family) {
+	case "ubuntu":
+		return GuestOS{CIMID: 94, VMwareID: "ubuntu64Guest", Description: "Ubuntu Linux (64-bit)"}
+	case "debian":
+		g := GuestOS{CIMID: 96, Description: "Debian GNU/Linux (64-bit)"}
+		switch {
+		case major >= 12:
+			g.VMwareID = "debian12_64Guest"
+		case major == 11:
+			g.VMwareID = "debian11_64Guest"
+		case major == 10:
+			g.VMwareID = "debian10_64Guest"
+		default:
+			g.VMwareID = "otherLinux64Guest"
+		}
+		if major > 0 {
+			g.Description = "Debian GNU/Linux " + strconv.Itoa(major) + " (64-bit)"
+		}
+		return g
+	case "el", "rhel", "centos", "rocky", "alma", "almalinux", "oracle":
+		g := GuestOS{CIMID: 80, Description: "Red Hat Enterprise Linux compatible (64-bit)"}
+		if strings.HasPrefix(id, "centos") {
+			g.CIMID = 107 // CentOS 64-bit
+		}
+		switch {
+		case major >= 9:
+			g.VMwareID = "rhel9_64Guest"
+		case major == 8:
+			g.VMwareID = "rhel8_64Guest"
+		case major == 7:
+			g.VMwareID = "rhel7_64Guest"
+		default:
+			g.VMwareID = "otherLinux64Guest"
+		}
+		if major > 0 {
+			g.Description = "Red Hat Enterprise Linux " + strconv.Itoa(major) + " compatible (64-bit)"
+		}
+		return g
+	case "fedora":
+		// CIM has no Fedora entry; 101 "Linux 64-Bit" is what the CIM table offers.
+		return GuestOS{CIMID: 101, VMwareID: "fedora64Guest", Description: "Fedora Linux (64-bit)"}
+	}
+	return OtherLinux64
+}
+
+// majorVersion is the leading integer of a version string ("12" → 12, "9.5" → 9, "24.04" → 24), or 0.
+func majorVersion(v string) int {
+	v = strings.TrimSpace(v)
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(v[:end])
+	if err != nil {
+		return 0
+	}
+	return n
+}

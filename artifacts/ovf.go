@@ -1,0 +1,219 @@
+package artifacts
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+// OVFParams describe the one VM and one disk of an OVA this project produces.
+type OVFParams struct {
+	// Name is the VM name (VirtualSystem id and Name, VirtualSystemIdentifier).
+	Name string
+	// Description becomes the VM annotation (vSphere "Notes"); optional.
+	Description string
+	// DiskFile is the VMDK's name inside the OVA; it must end in ".vmdk" because CloudStack's
+	// OVFHelper only treats File entries ending in vmdk (or iso) as disks.
+	DiskFile string
+	// DiskFileSize is the VMDK file's size in bytes (References/File ovf:size).
+	DiskFileSize int64
+	// CapacityBytes is the virtual disk size in bytes (Disk ovf:capacity).
+	CapacityBytes int64
+	// PopulatedBytes estimates the bytes the guest actually uses (Disk ovf:populatedSize); 0 omits it.
+	PopulatedBytes int64
+	// CPUs and MemoryMB size the VM.
+	CPUs     int
+	MemoryMB int
+	// OSID, OSFamily and OSVersion are the osdefs Definition's ID, Family and Version; GuestOSFor maps
+	// them to the OperatingSystemSection.
+	OSID      string
+	OSFamily  string
+	OSVersion string
+}
+
+// OVF constants shared by the descriptor and its tests.
+const (
+	// StreamOptimizedFormat is the ovf:format URI of a streamOptimized VMDK, the only VMDK subformat
+	// an OVA may carry for vSphere to stream-import it (qemu-img -O vmdk -o subformat=streamOptimized).
+	StreamOptimizedFormat = "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"
+	// OVFHardwareVersion is the VMware virtual hardware family: vmx-13 runs on ESXi 6.5 and later, old
+	// enough for every supported vSphere while still knowing vmxnet3 and the SCSI controllers we use.
+	OVFHardwareVersion = "vmx-13"
+	// OVFNetworkName is the logical network the NIC connects to; vSphere maps it at import, and
+	// "VM Network" is the default port group name on a fresh ESXi host.
+	OVFNetworkName = "VM Network"
+)
+
+// OVFDescriptor renders an OVF 1.0 descriptor (DMTF DSP0243 1.x, envelope namespace
+// http://schemas.dmtf.org/ovf/envelope/1) for p.
+//
+// The shape follows what ovftool and vSphere export, checked against what CloudStack's OVFHelper
+// reads when it imports an OVA template:
+//   - exactly one VirtualSystem (CloudStack refuses more);
+//   - Disk carries ovf:capacityAllocationUnits="byte": CloudStack fails the import when a non-zero
+//     capacity comes without allocation units;
+//   - elements use the literal prefixes rasd:, vssd:, ovf: because CloudStack matches tag names such
+//     as "rasd:HostResource" and "rasd:Parent" textually, not by namespace;
+//   - the disk hangs off an LSI Logic SCSI controller (the controller CloudStack's own appliance
+//     build converts VirtualBox exports to), with an IDE controller for CD-ROMs/config drives that
+//     CloudStack or a user may attach later, and one vmxnet3 NIC.
+//
+// Every string is XML-escaped, so names with &, <, quotes or non-ASCII text stay well-formed.
+func OVFDescriptor(p OVFParams) ([]byte, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	data := struct {
+		OVFParams
+		GuestOS         GuestOS
+		Format, HW, Net string
+	}{p, GuestOSFor(p.OSID, p.OSFamily, p.OSVersion), StreamOptimizedFormat, OVFHardwareVersion, OVFNetworkName}
+	var buf bytes.Buffer
+	if err := ovfTemplate.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("render OVF descriptor: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (p OVFParams) validate() error {
+	var problems []string
+	req := func(ok bool, what string) {
+		if !ok {
+			problems = append(problems, what)
+		}
+	}
+	req(strings.TrimSpace(p.Name) != "", "Name must be set")
+	req(checkPlainName(p.DiskFile) == nil && strings.HasSuffix(strings.ToLower(p.DiskFile), ".vmdk"),
+		"DiskFile must be a plain file name ending in .vmdk")
+	req(p.DiskFileSize > 0, "DiskFileSize must be > 0")
+	req(p.CapacityBytes > 0, "CapacityBytes must be > 0")
+	req(p.PopulatedBytes >= 0 && p.PopulatedBytes <= p.CapacityBytes, "PopulatedBytes must be between 0 and CapacityBytes")
+	req(p.CPUs >= 1, "CPUs must be >= 1")
+	req(p.MemoryMB >= 1, "MemoryMB must be >= 1")
+	for _, s := range []string{p.Name, p.Description, p.DiskFile} {
+		if !validXMLText(s) {
+			problems = append(problems, fmt.Sprintf("%q contains characters XML 1.0 cannot carry", s))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New("OVF descriptor: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// validXMLText reports whether s has only characters allowed in XML 1.0 documents: escaping cannot
+// make a control character such as \x01 legal, so such input is refused instead of producing a
+// descriptor that VMware would reject.
+func validXMLText(s string) bool {
+	for _, r := range s {
+		ok := r == 0x09 || r == 0x0A || r == 0x0D || (r >= 0x20 && r <= 0xD7FF) ||
+			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// xmlEscape escapes text for element content and double-quoted attributes alike.
+func xmlEscape(s string) (string, error) {
+	var b strings.Builder
+	if err := xml.EscapeText(&b, []byte(s)); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// Item InstanceIDs: the disk's rasd:Parent must name the SCSI controller's InstanceID.
+var ovfTemplate = template.Must(template.New("ovf").Funcs(template.FuncMap{"x": xmlEscape}).Parse(`<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <References>
+    <File ovf:href="{{x .DiskFile}}" ovf:id="file1" ovf:size="{{.DiskFileSize}}"/>
+  </References>
+  <DiskSection>
+    <Info>Virtual disk information</Info>
+    <Disk ovf:capacity="{{.CapacityBytes}}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="{{.Format}}"{{if .PopulatedBytes}} ovf:populatedSize="{{.PopulatedBytes}}"{{end}}/>
+  </DiskSection>
+  <NetworkSection>
+    <Info>The list of logical networks</Info>
+    <Network ovf:name="{{x .Net}}">
+      <Description>The {{x .Net}} network</Description>
+    </Network>
+  </NetworkSection>
+  <VirtualSystem ovf:id="{{x .Name}}">
+    <Info>A virtual machine</Info>
+    <Name>{{x .Name}}</Name>
+{{- if .Description}}
+    <AnnotationSection>
+      <Info>A human-readable annotation</Info>
+      <Annotation>{{x .Description}}</Annotation>
+    </AnnotationSection>
+{{- end}}
+    <OperatingSystemSection ovf:id="{{.GuestOS.CIMID}}" vmw:osType="{{x .GuestOS.VMwareID}}">
+      <Info>The kind of installed guest operating system</Info>
+      <Description>{{x .GuestOS.Description}}</Description>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>Virtual hardware requirements</Info>
+      <System>
+        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>{{x .Name}}</vssd:VirtualSystemIdentifier>
+        <vssd:VirtualSystemType>{{.HW}}</vssd:VirtualSystemType>
+      </System>
+      <Item>
+        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:Description>Number of Virtual CPUs</rasd:Description>
+        <rasd:ElementName>{{.CPUs}} virtual CPU(s)</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>{{.CPUs}}</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
+        <rasd:Description>Memory Size</rasd:Description>
+        <rasd:ElementName>{{.MemoryMB}}MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:VirtualQuantity>{{.MemoryMB}}</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:Description>SCSI Controller</rasd:Description>
+        <rasd:ElementName>SCSI Controller 0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>
+        <rasd:ResourceType>6</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:Description>IDE Controller</rasd:Description>
+        <rasd:ElementName>IDE Controller 0</rasd:ElementName>
+        <rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:ResourceType>5</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:ElementName>Hard Disk 1</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>
+        <rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>7</rasd:AddressOnParent>
+        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Connection>{{x .Net}}</rasd:Connection>
+        <rasd:Description>VmxNet3 ethernet adapter on &quot;{{x .Net}}&quot;</rasd:Description>
+        <rasd:ElementName>Network adapter 1</rasd:ElementName>
+        <rasd:InstanceID>6</rasd:InstanceID>
+        <rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType>
+        <rasd:ResourceType>10</rasd:ResourceType>
+      </Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+`))
