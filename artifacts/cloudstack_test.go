@@ -1,0 +1,89 @@
+package artifacts
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+func TestRegisterParams(t *testing.T) {
+	tests := []struct {
+		format             osdefs.Format
+		csFormat, hv, also string
+	}{
+		{osdefs.FormatQCOW2, "QCOW2", "KVM", ""},
+		{osdefs.FormatVHD, "VHD", "XenServer", "Hyperv"},
+		{osdefs.FormatOVA, "OVA", "VMware", ""},
+	}
+	for _, tc := range tests {
+		got, err := RegisterParams(tc.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Format != tc.csFormat || got.Hypervisor != tc.hv || strings.Join(got.AlsoWorksWith, ",") != tc.also || got.Note == "" {
+			t.Errorf("RegisterParams(%s) = %+v", tc.format, got)
+		}
+	}
+	// Every format the catalogue can ask for must be mapped.
+	for _, f := range osdefs.AllFormats {
+		if _, err := RegisterParams(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	_, err := RegisterParams("raw")
+	if err == nil || !strings.Contains(err.Error(), "qcow2, vhd, ova") {
+		t.Fatalf("unknown format err = %v", err)
+	}
+}
+
+func testDefinition() osdefs.Definition {
+	return osdefs.Definition{ID: "debian-12", Name: "Debian", Version: "12", Family: "debian",
+		CloudStackOSType: "Debian GNU/Linux 12 (64-bit)", PasswordEnabled: true}
+}
+
+func TestNewRegisterTemplate(t *testing.T) {
+	rt, err := NewRegisterTemplate(testDefinition(), osdefs.FormatOVA, "debian-12.ova", abcSHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RegisterTemplate{Name: "debian-12-vmware", DisplayText: "Debian 12 (VMware)", Format: "OVA", Hypervisor: "VMware",
+		OSType: "Debian GNU/Linux 12 (64-bit)", Checksum: "{SHA-512}" + abcSHA512, PasswordEnabled: true, IsExtractable: true, Artifact: "debian-12.ova"}
+	if rt != want {
+		t.Fatalf("got %+v\nwant %+v", rt, want)
+	}
+	b, _ := json.Marshal(rt)
+	for _, key := range []string{`"name"`, `"displayText"`, `"format"`, `"hypervisor"`, `"osType"`, `"checksum"`, `"passwordEnabled"`, `"isExtractable"`, `"artifact"`} {
+		if !strings.Contains(string(b), key+":") {
+			t.Errorf("JSON %s lacks %s", b, key)
+		}
+	}
+}
+
+func TestNewRegisterTemplateRejects(t *testing.T) {
+	noOSType := testDefinition()
+	noOSType.CloudStackOSType = ""
+	tests := []struct {
+		name     string
+		def      osdefs.Definition
+		format   osdefs.Format
+		artifact string
+		sha512   string
+		want     string
+	}{
+		{"unknown format", testDefinition(), "raw", "a.raw", abcSHA512, "unknown format"},
+		{"no os type", noOSType, osdefs.FormatQCOW2, "a.qcow2", abcSHA512, "CloudStackOSType"},
+		{"path artifact", testDefinition(), osdefs.FormatQCOW2, "out/a.qcow2", abcSHA512, "artifact"},
+		{"sha256 given", testDefinition(), osdefs.FormatQCOW2, "a.qcow2", abcSHA256, "SHA-512"},
+		{"upper-case digest", testDefinition(), osdefs.FormatQCOW2, "a.qcow2", strings.ToUpper(abcSHA512), "SHA-512"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewRegisterTemplate(tc.def, tc.format, tc.artifact, tc.sha512)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
