@@ -2,7 +2,10 @@ module github.com/cloudstack-templates/cloudstack-templates
 
 go 1.24.0
 
-require dagger.io/dagger v0.19.7
+require (
+	dagger.io/dagger v0.19.7
+	github.com/apache/cloudstack-go/v2 v2.19.0
+)
 
 require (
 	github.com/99designs/gqlgen v0.17.81 // indirect
@@ -32,6 +35,7 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.38.0 // indirect
 	go.opentelemetry.io/otel/trace v1.38.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.8.0 // indirect
+	go.uber.org/mock v0.5.0 // indirect
 	golang.org/x/net v0.44.0 // indirect
 	golang.org/x/sync v0.17.0 // indirect
 	golang.org/x/sys v0.36.0 // indirect
