@@ -1,0 +1,153 @@
+package cloudstack
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeChecksum(t *testing.T) {
+	sha256Hex := strings.Repeat("0f", 32)
+	tests := []struct{ in, want, errPart string }{
+		{in: "{SHA-512}" + sha512Hex, want: "{SHA-512}" + sha512Hex},
+		{in: "{sha512}" + strings.ToUpper(sha512Hex), want: "{SHA-512}" + sha512Hex},
+		{in: sha512Hex, want: "{SHA-512}" + sha512Hex},
+		{in: sha256Hex, want: "{SHA-256}" + sha256Hex},
+		{in: "{MD5}" + strings.Repeat("a", 32), want: "{MD5}" + strings.Repeat("a", 32)},
+		{in: "{SHA-512}" + sha256Hex, errPart: "128 hex digits, not 64"},
+		{in: "{SHA-3}" + sha256Hex, errPart: "CloudStack supports"},
+		{in: "{SHA-512" + sha512Hex, errPart: "missing '}'"},
+		{in: "{SHA-512}xyz", errPart: "not hexadecimal"},
+		{in: "", errPart: "not hexadecimal"},
+		{in: strings.Repeat("a", 32), errPart: "write it as {SHA-512}<hex>"},
+	}
+	for _, tc := range tests {
+		got, err := NormalizeChecksum(tc.in)
+		switch {
+		case tc.errPart != "":
+			if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.errPart) {
+				t.Errorf("NormalizeChecksum(%q) error %v, want one containing %q", tc.in, err, tc.errPart)
+			}
+		case err != nil || got != tc.want:
+			t.Errorf("NormalizeChecksum(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	tests := []struct {
+		name           string
+		mod            func(r *Request)
+		errPart        string
+		hypervisor     string
+		wantURL        string
+		wantWait       time.Duration
+		wantDisplayTxt string
+	}{
+		{name: "defaults", mod: func(r *Request) { r.DisplayText, r.Wait = "", 0 },
+			hypervisor: "KVM", wantWait: DefaultWait, wantDisplayTxt: "debian-12-x86_64"},
+		{name: "vhd defaults to XenServer", mod: func(r *Request) { r.Format = "vhd" }, hypervisor: "XenServer"},
+		{name: "hyper-v spelled as CloudStack wants", mod: func(r *Request) { r.Format, r.Hypervisor = "VHD", "hyper-v" }, hypervisor: "Hyperv"},
+		{name: "ova defaults to VMware", mod: func(r *Request) { r.Format = "OVA" }, hypervisor: "VMware"},
+		{name: "KVM cannot run OVA", mod: func(r *Request) { r.Format, r.Hypervisor = "ova", "KVM" }, errPart: "cannot run a OVA"},
+		{name: "unknown hypervisor", mod: func(r *Request) { r.Hypervisor = "bhyve" }, errPart: `unknown hypervisor "bhyve"`},
+		{name: "unknown format", mod: func(r *Request) { r.Format = "vmdk" }, errPart: `unknown template format "vmdk"`},
+		{name: "empty name", mod: func(r *Request) { r.Name = " " }, errPart: "name is empty"},
+		{name: "empty OS type", mod: func(r *Request) { r.OSType = "" }, errPart: "OS type"},
+		{name: "empty zone", mod: func(r *Request) { r.Zone = "" }, errPart: "zone"},
+		{name: "relative URL", mod: func(r *Request) { r.URL = "out/debian.qcow2" }, errPart: "absolute http"},
+		{name: "file URL", mod: func(r *Request) { r.URL = "file:///out/debian.qcow2" }, errPart: "absolute http"},
+		{name: "tilde in URL becomes %7E", mod: func(r *Request) { r.URL = "https://h.example/~me/x.qcow2" },
+			hypervisor: "KVM", wantURL: "https://h.example/%7Eme/x.qcow2"},
+		{name: "tilde in name", mod: func(r *Request) { r.Name = "debian~12" }, errPart: "contains '~'"},
+		{name: "tilde in detail", mod: func(r *Request) { r.Details = map[string]string{"k": "a~b"} }, errPart: "contains '~'"},
+		{name: "bad checksum", mod: func(r *Request) { r.Checksum = "{SHA-512}abcd" }, errPart: "128 hex digits"},
+		{name: "negative wait", mod: func(r *Request) { r.Wait = -time.Second }, errPart: "negative wait"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := baseRequest()
+			tc.mod(&r)
+			p, err := prepare(r)
+			if tc.errPart != "" {
+				if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.errPart) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.errPart)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.hypervisor != tc.hypervisor {
+				t.Errorf("hypervisor %q, want %q", p.hypervisor, tc.hypervisor)
+			}
+			if tc.wantURL != "" && p.url != tc.wantURL {
+				t.Errorf("url %q, want %q", p.url, tc.wantURL)
+			}
+			if tc.wantWait != 0 && p.Wait != tc.wantWait {
+				t.Errorf("wait %s", p.Wait)
+			}
+			if tc.wantDisplayTxt != "" && p.DisplayText != tc.wantDisplayTxt {
+				t.Errorf("display text %q", p.DisplayText)
+			}
+		})
+	}
+}
+
+func TestNewPublisherValidates(t *testing.T) {
+	for _, tc := range []struct{ endpoint, key, secret string }{
+		{"cloud.example/client/api", "k", "s"},
+		{"https://cloud.example/client/api?apiKey=k", "k", "s"},
+		{"https://cloud.example/client/api", "", "s"},
+		{"https://cloud.example/client/api", "k", " "},
+	} {
+		_, err := NewPublisher(tc.endpoint, tc.key, tc.secret)
+		if !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("NewPublisher(%q, %q, %q) err = %v", tc.endpoint, tc.key, tc.secret, err)
+		}
+	}
+}
+
+// TestFakeCloudVerifier checks the emulator's own signature check against a hand-signed request, so
+// the Publish tests do not pass merely because the verifier accepts anything.
+func TestFakeCloudVerifier(t *testing.T) {
+	_, srv := newFakeCloud(t)
+	params := url.Values{"command": {"listZones"}, "available": {"true"}, "response": {"json"},
+		"apiKey": {testAPIKey}, "name": {"a b*c~d/e"}}
+	params.Set("signature", expectedSignature(params, testSecretKey))
+	get := func(v url.Values) int {
+		resp, err := http.Get(srv.URL + "/client/api?" + v.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(params); code != 200 {
+		t.Fatalf("correctly signed request: HTTP %d", code)
+	}
+	tampered := url.Values{}
+	for k, v := range params {
+		tampered[k] = v
+	}
+	tampered.Set("available", "false")
+	if code := get(tampered); code != 401 {
+		t.Errorf("tampered request: HTTP %d, want 401", code)
+	}
+	expired := url.Values{}
+	for k, v := range params {
+		expired[k] = v
+	}
+	expired.Set("signatureversion", "3")
+	expired.Set("expires", time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05-0700"))
+	expired.Set("signature", expectedSignature(expired, testSecretKey))
+	if code := get(expired); code != 401 {
+		t.Errorf("expired request: HTTP %d, want 401", code)
+	}
+	if got := javaURLEncode("a b*c~d/e.f-_"); got != "a+b*c%7Ed%2Fe.f-_" {
+		t.Errorf("javaURLEncode = %q", got)
+	}
+}
