@@ -5,6 +5,7 @@ go 1.24.0
 require (
 	dagger.io/dagger v0.19.7
 	github.com/apache/cloudstack-go/v2 v2.19.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 )
 
 require (
