@@ -16,13 +16,14 @@ func baseRequest() Request {
 	return Request{
 		Name:            "debian-12-x86_64",
 		DisplayText:     "Debian 12 (built 2025-01-01)",
-		URL:             "http://artifacts.example:8000/debian-12/debian-12.qcow2",
+		URL:             "http://artifacts.example:8080/debian-12/debian-12.qcow2",
 		Format:          "qcow2",
 		OSType:          "Debian GNU/Linux 12 (64-bit)",
 		Zone:            "zone1",
 		Checksum:        "{SHA-512}" + sha512Hex,
 		Public:          true,
 		PasswordEnabled: true,
+		Extractable:     true,
 		Details:         map[string]string{"rootDiskController": "virtio"},
 		Wait:            5 * time.Second,
 	}
@@ -93,8 +94,8 @@ func TestPublish(t *testing.T) {
 				want := map[string]string{"name": "debian-12-x86_64", "displaytext": "Debian 12 (built 2025-01-01)",
 					"format": "QCOW2", "hypervisor": "KVM", "ostypeid": debianOSID, "zoneid": zone1ID,
 					"checksum": "{SHA-512}" + sha512Hex, "ispublic": "true", "isfeatured": "false",
-					"passwordenabled": "true", "details[0].rootDiskController": "virtio",
-					"url": "http://artifacts.example:8000/debian-12/debian-12.qcow2"}
+					"passwordenabled": "true", "isextractable": "true", "details[0].rootDiskController": "virtio",
+					"url": "http://artifacts.example:8080/debian-12/debian-12.qcow2"}
 				for k, v := range want {
 					if reg[k] != v {
 						t.Errorf("registerTemplate %s=%q, want %q", k, reg[k], v)
@@ -207,7 +208,7 @@ func TestPublish(t *testing.T) {
 		},
 		{
 			name: "zone name ignoring case, OVA defaults to VMware",
-			req:  func(r *Request) { r.Zone, r.Format = "zone-two", "ova" },
+			req:  func(r *Request) { r.Zone, r.Format, r.URL = "zone-two", "ova", "https://a.example/d.ova" },
 			check: func(t *testing.T, f *fakeCloud, res *Result, err error, progress []Progress) {
 				if err != nil {
 					t.Fatal(err)

@@ -3,6 +3,7 @@ package cloudstack
 import (
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -86,6 +87,8 @@ type Request struct {
 	Public, Featured bool
 	// PasswordEnabled marks the template as running the CloudStack password-reset script.
 	PasswordEnabled bool
+	// Extractable lets users download the template and volumes made from it (isextractable).
+	Extractable bool
 	// Details are extra template details (registerTemplate details[0].<key>=<value>), e.g.
 	// "rootDiskController": "virtio".
 	Details map[string]string
@@ -246,6 +249,9 @@ func prepare(req Request) (*prepared, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, invalidf("download URL %q: CloudStack needs an absolute http:// or https:// URL that its secondary storage VM can reach", req.URL)
 	}
+	if err := checkDownloadURL(u, f); err != nil {
+		return nil, err
+	}
 	// '~' is equivalent to %7E in a URL (RFC 3986 section 2.3); see the package comment for why it
 	// must not be sent literally.
 	p.url = strings.ReplaceAll(strings.TrimSpace(req.URL), "~", "%7E")
@@ -271,6 +277,39 @@ func prepare(req Request) (*prepared, error) {
 		p.Wait = DefaultWait
 	}
 	return p, nil
+}
+
+// checkDownloadURL applies, before any request, the checks registerTemplate makes with
+// UriUtils.validateUrl(format, url) in apache/cloudstack (utils/src/main/java/com/cloud/utils/UriUtils.java):
+// ports 80, 8080 and 443 only; no loopback, link-local, wildcard, multicast or IPv6 host; and a path
+// ending in the format's extension, optionally compressed (.zip, .bz2, .gz). Host names are not
+// resolved here.
+func checkDownloadURL(u *url.URL, f Format) error {
+	switch u.Port() {
+	case "", "80", "8080", "443":
+	default:
+		return invalidf("download URL %s: CloudStack downloads only from ports 80, 8080 and 443, not %s", redactURLQuery(u.String()), u.Port())
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return invalidf("download URL %s: localhost is the secondary storage VM itself to CloudStack; use an address it can reach", redactURLQuery(u.String()))
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		switch {
+		case ip.To4() == nil:
+			return invalidf("download URL %s: CloudStack does not download from IPv6 addresses", redactURLQuery(u.String()))
+		case ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast():
+			return invalidf("download URL %s: CloudStack refuses loopback, link-local, wildcard and multicast hosts", redactURLQuery(u.String()))
+		}
+	}
+	ext := "." + strings.ToLower(string(f))
+	path := strings.ToLower(u.Path)
+	for _, suffix := range []string{"", ".zip", ".bz2", ".gz"} {
+		if strings.HasSuffix(path, ext+suffix) {
+			return nil
+		}
+	}
+	return invalidf("download URL %s: CloudStack wants the path of a %s template to end in %s (optionally .zip, .bz2 or .gz)", redactURLQuery(u.String()), f, ext)
 }
 
 func formatAllowed(hypervisor string, f Format) bool {
