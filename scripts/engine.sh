@@ -145,7 +145,7 @@ go_release_dir() {
   # The official Go release, as the Go module proxy serves it (the same zip `GOTOOLCHAIN` fetches).
   local d
   d=$(module_dir "golang.org/toolchain@v0.0.1-go$GO_IMAGE_VERSION.linux-amd64") || true
-  [ -n "$d" ] && [ -x "$d/bin/go" ] || fail "the Go module proxy did not serve Go $GO_IMAGE_VERSION"
+  if [ -z "$d" ] || [ ! -x "$d/bin/go" ]; then fail "the Go module proxy did not serve Go $GO_IMAGE_VERSION"; fi
   echo "$d"
 }
 

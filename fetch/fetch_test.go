@@ -1,0 +1,212 @@
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+var payload = []byte(strings.Repeat("cloudstack template payload\n", 4096))
+
+func digestOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// faultServer serves payload at /iso after failing the first `fail` requests with `status`;
+// truncate makes it announce the full length but send half.
+type faultServer struct {
+	fail     int32
+	status   int
+	truncate bool
+	requests atomic.Int32
+}
+
+func (f *faultServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := f.requests.Add(1)
+	if n <= f.fail {
+		w.WriteHeader(f.status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+	if f.truncate {
+		_, _ = w.Write(payload[:len(payload)/2])
+		return
+	}
+	_, _ = w.Write(payload)
+}
+
+func TestDownload(t *testing.T) {
+	good := digestOf(payload)
+	tests := []struct {
+		name         string
+		server       *faultServer
+		digest       string
+		wantErr      string
+		wantRequests int32
+		wantCached   bool
+	}{
+		{name: "ok", server: &faultServer{}, digest: good, wantRequests: 1, wantCached: true},
+		{name: "503 twice then ok", server: &faultServer{fail: 2, status: 503}, digest: good, wantRequests: 3, wantCached: true},
+		{name: "429 is transient", server: &faultServer{fail: 1, status: 429}, digest: good, wantRequests: 2, wantCached: true},
+		{name: "404 is permanent", server: &faultServer{fail: 100, status: 404}, digest: good, wantErr: "HTTP 404 Not Found", wantRequests: 1},
+		{name: "persistent 503 gives up", server: &faultServer{fail: 100, status: 503}, digest: good, wantErr: "gave up after 3 attempts", wantRequests: 3},
+		{name: "truncated body", server: &faultServer{truncate: true}, digest: good, wantErr: "body truncated after 57344 of 114688 bytes", wantRequests: 3},
+		{name: "wrong checksum", server: &faultServer{}, digest: strings.Repeat("ab", 32), wantErr: "the download is corrupt or was tampered with; nothing was cached", wantRequests: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.server)
+			defer srv.Close()
+			dir := t.TempDir()
+			dest := filepath.Join(dir, "os", "x.iso")
+			c := &Client{Attempts: 3, Backoff: time.Millisecond}
+			res, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", tt.digest)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), srv.URL+"/iso") {
+					t.Errorf("error %q does not name the URL", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.server.requests.Load(); got != tt.wantRequests {
+				t.Errorf("requests = %d, want %d", got, tt.wantRequests)
+			}
+			entries, _ := os.ReadDir(filepath.Dir(dest))
+			if tt.wantCached {
+				if len(entries) != 1 || entries[0].Name() != "x.iso" || res.Bytes != int64(len(payload)) {
+					t.Errorf("cache holds %v, result %+v; want only the verified x.iso", entries, res)
+				}
+			} else if len(entries) != 0 {
+				t.Errorf("a failed download left %v in the cache", entries)
+			}
+		})
+	}
+}
+
+func TestDownloadCacheHitMakesNoRequest(t *testing.T) {
+	var fs faultServer
+	srv := httptest.NewServer(&fs)
+	defer srv.Close()
+	dest := filepath.Join(t.TempDir(), "x.iso")
+	c := &Client{Backoff: time.Millisecond}
+	if _, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload))
+	if err != nil || !res.CacheHit {
+		t.Fatalf("second download: %+v, %v; want a cache hit", res, err)
+	}
+	if n := fs.requests.Load(); n != 1 {
+		t.Errorf("server saw %d requests, want 1", n)
+	}
+}
+
+func TestIsTransient(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&StatusError{Status: 503}, true},
+		{&StatusError{Status: 500}, true},
+		{&StatusError{Status: 408}, true},
+		{&StatusError{Status: 404}, false},
+		{&StatusError{Status: 403}, false},
+		{&TruncatedError{}, true},
+		{&DigestError{}, false},
+		{context.Canceled, false},
+		{errors.New("read tcp: connection reset by peer"), true},
+		{errors.New("no such file"), false},
+	}
+	for _, tt := range tests {
+		if got := IsTransient(tt.err); got != tt.want {
+			t.Errorf("IsTransient(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestNewPlanMirror(t *testing.T) {
+	d, err := osdefs.Lookup("testbed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		mirror, wantURL, wantSums, wantErr string
+	}{
+		{"", osdefs.TestbedMirror + "/testbed-bookworm.qcow2", osdefs.TestbedMirror + "/SHA256SUMS", ""},
+		{"http://m.example:8080/isos", "http://m.example:8080/isos/testbed-bookworm.qcow2", "http://m.example:8080/isos/SHA256SUMS", ""},
+		{"https://m.example/isos/", "https://m.example/isos/testbed-bookworm.qcow2", "https://m.example/isos/SHA256SUMS", ""},
+		{"ftp://m.example/", "", "", `mirror "ftp://m.example/" is not an http(s) URL`},
+		{"m.example", "", "", `mirror "m.example" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		p, err := NewPlan(d, tt.mirror)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewPlan(%q) error = %v, want %q", tt.mirror, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || p.URL != tt.wantURL || p.ChecksumURL != tt.wantSums {
+			t.Errorf("NewPlan(%q) = %+v, %v", tt.mirror, p, err)
+		}
+	}
+}
+
+func TestCacheKey(t *testing.T) {
+	a := Plan{OS: "fedora", URL: "https://x/a.iso", Digest: strings.Repeat("1", 64)}
+	b := a
+	b.Digest = strings.Repeat("2", 64)
+	c := a
+	c.URL = "https://y/a.iso"
+	if a.CacheKey() == b.CacheKey() || a.CacheKey() == c.CacheKey() {
+		t.Errorf("cache keys collide: %s %s %s", a.CacheKey(), b.CacheKey(), c.CacheKey())
+	}
+	if !strings.HasPrefix(a.CacheKey(), "fedora/") || a.CacheKey() != a.CacheKey() {
+		t.Errorf("cache key %q is not namespaced by OS", a.CacheKey())
+	}
+}
+
+func TestResolveUnsigned(t *testing.T) {
+	d, _ := osdefs.Lookup("testbed")
+	sums := digestOf(payload) + "  testbed-bookworm.qcow2\r\n"
+	mux := http.NewServeMux()
+	mux.HandleFunc("/SHA256SUMS", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(sums)) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p, err := NewPlan(d, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{Backoff: time.Millisecond}
+	p, err = c.Resolve(context.Background(), d, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Digest != digestOf(payload) || p.Verified != "unsigned" {
+		t.Errorf("resolved %+v", p)
+	}
+	// A checksum file without the entry names the file.
+	mux.HandleFunc("/other/SHA256SUMS", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(digestOf(payload) + "  something-else.iso\n"))
+	})
+	p2, _ := NewPlan(d, srv.URL+"/other")
+	if _, err := c.Resolve(context.Background(), d, p2); err == nil || !strings.Contains(err.Error(), `no sha256 entry for "testbed-bookworm.qcow2"`) {
+		t.Errorf("missing entry error = %v", err)
+	}
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/plan"
+)
+
+// buildOptions are build's knobs, shared with build-all.
+type buildOptions struct {
+	formats        string
+	accel          string
+	packerVersion  string
+	qemuVersion    string
+	skipValidation bool
+	skipScan       bool
+	mirror         string
+	mirrorService  *dagger.Service
+	failOn         string
+	trivyDB        *dagger.Directory
+	sourceCommit   string
+	sshTimeout     string
+}
+
+// Build one OS's CloudStack template: fetch and verify the installer, run Packer under QEMU,
+// validate the image (offline inspection and a boot test), scan it with Trivy (SBOM, vulnerabilities,
+// secrets), convert it to the requested formats with checksums, and describe it all in metadata.json.
+// Returns the directory to export.
+func (m *CloudstackTemplates) Build(
+	ctx context.Context,
+	// OS to build (an ID or alias from `list`).
+	os string,
+	// Output formats, comma-separated (qcow2, vhd, ova), or all. CI passes $PACKER_FORMAT.
+	// +default="all"
+	formats string,
+	// QEMU accelerator: auto (KVM only where it can run guests, else TCG), kvm or tcg.
+	// +default="auto"
+	accel string,
+	// Packer version to build and run. CI passes $PACKER_VERSION.
+	// +default="1.9.4"
+	packerVersion string,
+	// Debian package version of QEMU to pin; empty takes the current one. CI passes $QEMU_VERSION.
+	// +optional
+	qemuVersion string,
+	// Skip the validation stage (offline inspection and boot test). CI passes $SKIP_VALIDATION.
+	// +optional
+	skipValidation bool,
+	// Skip the Trivy scan (no SBOM, no vulnerability report) — for engines that can reach neither the
+	// vulnerability DB nor a --trivy-db copy.
+	// +optional
+	skipScan bool,
+	// Flat mirror URL that replaces the vendor location (see fetch-iso).
+	// +optional
+	mirror string,
+	// Service answering for the mirror's host name, e.g. tcp://localhost:8383 (see fetch-iso).
+	// +optional
+	mirrorService *dagger.Service,
+	// Fail the build when the scan finds a vulnerability of this severity or worse: CRITICAL, HIGH,
+	// MEDIUM, LOW, UNKNOWN, or NONE to only report.
+	// +default="CRITICAL"
+	failOn string,
+	// A Trivy vulnerability DB directory (holding db/trivy.db and db/metadata.json) for air-gapped
+	// engines; by default the DB is downloaded into a cache volume.
+	// +optional
+	trivyDb *dagger.Directory,
+	// Source revision recorded in the metadata (CI passes the commit SHA).
+	// +optional
+	sourceCommit string,
+	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
+	// +optional
+	sshTimeout string,
+) (*dagger.Directory, error) {
+	d, err := osdefs.Lookup(os)
+	if err != nil {
+		return nil, err
+	}
+	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
+		failOn, trivyDb, sourceCommit, sshTimeout}
+	return m.build(ctx, d, opts)
+}
+
+// Build several OSes' templates at once, bounded by --parallel. One OS failing does not stop or hide
+// the others: every finished template is in the returned directory (one sub-directory per OS), the
+// summary table is in summary.txt and printed, and the call fails at the end if any OS failed.
+func (m *CloudstackTemplates) BuildAll(
+	ctx context.Context,
+	// OSes to build: all, or a comma-separated list of IDs and aliases.
+	// +default="all"
+	osFilter string,
+	// How many builds run at the same time. Each takes 2 vCPUs and 1-4 GiB of memory on the engine.
+	// +default=2
+	parallel int,
+	// Output formats, comma-separated (qcow2, vhd, ova), or all.
+	// +default="all"
+	formats string,
+	// QEMU accelerator: auto, kvm or tcg.
+	// +default="auto"
+	accel string,
+	// Packer version to build and run.
+	// +default="1.9.4"
+	packerVersion string,
+	// Debian package version of QEMU to pin; empty takes the current one.
+	// +optional
+	qemuVersion string,
+	// Skip the validation stage.
+	// +optional
+	skipValidation bool,
+	// Skip the Trivy scan.
+	// +optional
+	skipScan bool,
+	// Flat mirror URL that replaces the vendor locations.
+	// +optional
+	mirror string,
+	// Service answering for the mirror's host name.
+	// +optional
+	mirrorService *dagger.Service,
+	// Severity at which the scan fails a build (or NONE).
+	// +default="CRITICAL"
+	failOn string,
+	// A Trivy vulnerability DB directory for air-gapped engines.
+	// +optional
+	trivyDb *dagger.Directory,
+	// Source revision recorded in the metadata.
+	// +optional
+	sourceCommit string,
+) (*dagger.Directory, error) {
+	defs, err := osdefs.Select(osFilter)
+	if err != nil {
+		return nil, err
+	}
+	if parallel < 1 {
+		return nil, fmt.Errorf("--parallel must be at least 1, got %d", parallel)
+	}
+	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
+		failOn, trivyDb, sourceCommit, ""}
+	// Decide the accelerator once, before the fan-out, so parallel builds share one probe.
+	if _, _, err := chooseAccel(ctx, accel); err != nil {
+		return nil, err
+	}
+	outcomes := make([]plan.Outcome, len(defs))
+	dirs := make([]*dagger.Directory, len(defs))
+	var mu sync.Mutex
+	p := pool.New().WithMaxGoroutines(parallel)
+	for i, d := range defs {
+		p.Go(func() {
+			t0 := time.Now()
+			dir, err := m.build(ctx, d, opts)
+			o := plan.Outcome{OS: d.ID, Duration: time.Since(t0), Err: err}
+			if err == nil {
+				o.Artifacts, err = dir.Entries(ctx)
+				o.Err = err
+			}
+			mu.Lock()
+			outcomes[i], dirs[i] = o, dir
+			mu.Unlock()
+		})
+	}
+	p.Wait()
+	summary := plan.Summary(outcomes)
+	stageLogger("all").Info("build-all finished\n" + summary)
+	out := dag.Directory().WithNewFile("summary.txt", summary)
+	for i, o := range outcomes {
+		if o.Err == nil {
+			out = out.WithDirectory(o.OS, dirs[i])
+		}
+	}
+	if _, failed := plan.Counts(outcomes); failed > 0 {
+		// Export what succeeded is not possible through a failing call; say where each failure is.
+		return out, fmt.Errorf("%d of %d builds failed:\n%s", failed, len(outcomes), summary)
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/inspect"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+// bootTimeout bounds the build's boot test; an OS that needs longer is broken for CloudStack users too.
+const bootTimeout = 10 * time.Minute
+
+// artifactName is the stem of every file a build produces: predictable, so CI and publish scripts can
+// name files without listing directories.
+func artifactName(d osdefs.Definition) string {
+	return fmt.Sprintf("%s-%s-x86_64", d.ID, d.Version)
+}
+
+// build composes the stages. Inputs are checked before anything slow runs.
+func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o buildOptions) (*dagger.Directory, error) {
+	started := time.Now().UTC()
+	formats, err := osdefs.ParseFormats(d, o.formats)
+	if err != nil {
+		return nil, err
+	}
+	threshold, err := artifacts.ParseSeverity(o.failOn)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w", err)
+	}
+	if o.skipScan && o.trivyDB != nil {
+		return nil, fmt.Errorf("--skip-scan and --trivy-db contradict each other: drop one")
+	}
+	log := stageLogger(d.ID)
+	pr, err := m.packerBuild(ctx, buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
+		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout})
+	if err != nil {
+		return nil, err
+	}
+	stages := pr.stages
+	stage := func(name string, f func() error) error {
+		t0 := time.Now()
+		log.Info("stage started", "stage", name)
+		err := f()
+		stages = append(stages, stageTime{name, time.Since(t0).Seconds()})
+		if err != nil {
+			log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
+			return err
+		}
+		log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+	name := artifactName(d)
+	out := dag.Directory().
+		WithFile("logs/packer.log", pr.output.File("packer.log")).
+		WithFile("logs/serial.log", pr.output.File("serial.log"))
+
+	if !o.skipValidation {
+		if err := stage("validate", func() error {
+			v, err := validate(ctx, pr.image, pr.accel.Accel, true, bootTimeout)
+			if err != nil {
+				return err
+			}
+			if err := inspect.Error("validation of "+d.ID, v.checks); err != nil {
+				return err
+			}
+			out = out.WithNewFile("validation.txt", v.report)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	var scanSummary *artifacts.ScanSummary
+	if !o.skipScan {
+		if err := stage("scan", func() error {
+			r, err := scan(ctx, pr.image, o.failOn, o.trivyDB)
+			if err != nil {
+				return err
+			}
+			if err := artifacts.Gate(r.summary, threshold); err != nil {
+				return fmt.Errorf("scan of %s: %w", d.ID, err)
+			}
+			scanSummary = &r.summary
+			out = out.WithDirectory("scan", r.reports)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	var converted *dagger.Directory
+	if err := stage("convert", func() error {
+		var err error
+		converted, err = convert(ctx, d, pr.image, name, formats)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+
+	var records []artifacts.Artifact
+	if err := stage("checksums", func() error {
+		for _, f := range formats {
+			file := name + "." + string(f)
+			rec, sums, err := describeArtifact(ctx, converted.File(file), file, f)
+			if err != nil {
+				return err
+			}
+			records = append(records, rec)
+			out = out.WithFile(file, converted.File(file)).
+				WithNewFile(file+".sha256", sums.sha256).
+				WithNewFile(file+".sha512", sums.sha512)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	md, err := metadata(d, metadataInput{
+		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
+		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
+		stages: stages, artifacts: records, scan: scanSummary, formats: formats,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = out.WithNewFile("metadata.json", md)
+	// Everything is produced before the directory is handed out: an export never sees half a build.
+	if _, err := out.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("assemble %s artifacts: %s", d.ID, execMessage(err))
+	}
+	log.Info("build finished", "elapsed", time.Since(started).Round(time.Second), "artifacts", len(records))
+	return out, nil
+}
+
+func trivyVersionIf(on bool) string {
+	if on {
+		return trivyVersion
+	}
+	return ""
+}
+
+type checksumFiles struct{ sha256, sha512 string }
+
+// describeArtifact hashes an artifact and reads its image header.
+func describeArtifact(ctx context.Context, f *dagger.File, name string, format osdefs.Format) (artifacts.Artifact, checksumFiles, error) {
+	c := diskTools().WithMountedFile("/a/"+name, f).WithWorkdir("/a")
+	s256, err := c.WithExec([]string{"sha256sum", name}).Stdout(ctx)
+	if err != nil {
+		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("sha256 of %s: %s", name, execMessage(err))
+	}
+	s512, err := c.WithExec([]string{"sha512sum", name}).Stdout(ctx)
+	if err != nil {
+		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("sha512 of %s: %s", name, execMessage(err))
+	}
+	size, err := f.Size(ctx)
+	if err != nil {
+		return artifacts.Artifact{}, checksumFiles{}, err
+	}
+	rec := artifacts.Artifact{Name: name, Format: string(format), SizeBytes: int64(size), SHA256: firstField(s256), SHA512: firstField(s512)}
+	if format != osdefs.FormatOVA {
+		info, err := qemuImgInfo(ctx, f, name)
+		if err != nil {
+			return rec, checksumFiles{}, err
+		}
+		rec.VirtualSizeBytes = info.VirtualSize
+	}
+	return rec, checksumFiles{sha256: s256, sha512: s512}, nil
+}
+
+func firstField(s string) string {
+	for i, r := range s {
+		if r == ' ' || r == '\t' || r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+type metadataInput struct {
+	name         string
+	started      time.Time
+	sourceCommit string
+	accel        string
+	tools        map[string]string
+	stages       []stageTime
+	artifacts    []artifacts.Artifact
+	scan         *artifacts.ScanSummary
+	formats      []osdefs.Format
+}
+
+// metadata renders metadata.json and checks it against the published schema before it ships.
+func metadata(d osdefs.Definition, in metadataInput) (string, error) {
+	md := artifacts.Metadata{
+		SchemaVersion: artifacts.MetadataSchemaVersion,
+		Template:      in.name,
+		OS:            artifacts.MetadataOS{ID: d.ID, Name: d.Name, Version: d.Version, Family: d.Family},
+		Build: artifacts.Build{
+			StartedAt: in.started, FinishedAt: time.Now().UTC(), SourceCommit: in.sourceCommit,
+			Accelerator: in.accel, Tools: map[string]string{},
+		},
+		Artifacts: in.artifacts,
+		Scan:      in.scan,
+	}
+	for k, v := range in.tools {
+		if v != "" {
+			md.Build.Tools[k] = v
+		}
+	}
+	for _, s := range in.stages {
+		md.Build.Stages = append(md.Build.Stages, artifacts.Stage{Name: s.name, Seconds: s.seconds})
+	}
+	for _, a := range in.artifacts {
+		rt, err := artifacts.NewRegisterTemplate(d, osdefs.Format(a.Format), a.Name, a.SHA512)
+		if err != nil {
+			return "", err
+		}
+		md.CloudStack = append(md.CloudStack, rt)
+	}
+	b, err := artifacts.EncodeMetadata(md)
+	if err != nil {
+		return "", fmt.Errorf("metadata for %s: %w", d.ID, err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"dagger/cloudstack-templates/internal/dagger"
+)
+
+// Base images by their ordinary names: online they come from Docker Hub, air-gapped from the local
+// mirror that scripts/engine.sh seeds with images it builds itself.
+const (
+	debianImage = "debian:bookworm-slim"
+	golangImage = "golang:1.24.4-bookworm"
+)
+
+// Cache volumes are namespaced so they never collide with another module's on a shared engine.
+const cachePrefix = "cloudstack-templates-"
+
+func cacheVolume(name string) *dagger.CacheVolume { return dag.CacheVolume(cachePrefix + name) }
+
+// aptInstall runs one apt-get transaction. A pinned package is written name=version.
+func aptInstall(c *dagger.Container, packages ...string) *dagger.Container {
+	return c.WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
+		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
+			strings.Join(packages, " ") + " && rm -rf /var/lib/apt/lists/*"}).
+		WithoutEnvVariable("DEBIAN_FRONTEND")
+}
+
+// goBuilder is a Go toolchain container with the module and build caches mounted.
+func goBuilder() *dagger.Container {
+	return dag.Container().From(golangImage).
+		WithMountedCache("/go/pkg/mod", cacheVolume("go-mod")).
+		WithMountedCache("/root/.cache/go-build", cacheVolume("go-build")).
+		WithEnvVariable("CGO_ENABLED", "0").
+		WithEnvVariable("GOFLAGS", "-buildvcs=false -modcacherw")
+}
+
+// goModuleBinary builds a command from a published Go module at an exact version. `go install m@v`
+// needs the proxy's version list, which some proxies refuse; building inside the downloaded module
+// directory honours its go.sum and replace directives and needs only the exact version.
+func goModuleBinary(module, version, pkg, name, ldflags string) *dagger.File {
+	script := fmt.Sprintf(`set -eu
+dir=$(cd /tmp && go mod download -json %[1]s@%[2]s | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+[ -n "$dir" ] || { echo "the Go module proxy did not serve %[1]s@%[2]s" >&2; exit 1; }
+cd "$dir" && go build -trimpath -ldflags %[5]q -o /out/%[4]s %[3]s`, module, version, pkg, name, ldflags)
+	return goBuilder().WithExec([]string{"sh", "-c", script}).File("/out/" + name)
+}
+
+// packerBinary is Packer built from source; 1.9.x bundles the QEMU builder.
+func packerBinary(version string) *dagger.File {
+	v := "v" + strings.TrimPrefix(version, "v")
+	return goModuleBinary("github.com/hashicorp/packer", v, ".", "packer", "-s -w")
+}
+
+// qemuBase is Debian with QEMU (optionally pinned to a Debian package version) and disk tools.
+func qemuBase(qemuVersion string) *dagger.Container {
+	qemu := []string{"qemu-system-x86", "qemu-utils"}
+	if qemuVersion != "" {
+		for i := range qemu {
+			qemu[i] += "=" + qemuVersion
+		}
+	}
+	pkgs := append(qemu, "openssh-client", "ca-certificates", "xorriso", "zstd", "procps")
+	return aptInstall(dag.Container().From(debianImage), pkgs...)
+}
+
+// toolchain is the container Packer runs in.
+func toolchain(packerVersion, qemuVersion string) *dagger.Container {
+	return qemuBase(qemuVersion).
+		WithFile("/usr/local/bin/packer", packerBinary(packerVersion)).
+		// Packer otherwise phones HashiCorp's checkpoint service on every run.
+		WithEnvVariable("CHECKPOINT_DISABLE", "1").
+		WithEnvVariable("PACKER_NO_COLOR", "1")
+}
+
+// fetchTool is cst-fetch built from this repository.
+func (m *CloudstackTemplates) fetchTool() *dagger.File {
+	return goBuilder().
+		WithDirectory("/src", m.Source).
+		WithWorkdir("/src").
+		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/cst-fetch", "./cmd/cst-fetch"}).
+		File("/out/cst-fetch")
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+// fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name.
+func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service) (*dagger.Container, error) {
+	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
+		WithFile("/usr/local/bin/cst-fetch", m.fetchTool())
+	if svc != nil {
+		if mirror == "" {
+			return nil, fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")
+		}
+		u, err := url.Parse(mirror)
+		if err != nil || u.Hostname() == "" {
+			return nil, fmt.Errorf("mirror %q is not an http(s) URL like http://isos:8383", mirror)
+		}
+		c = c.WithServiceBinding(u.Hostname(), svc)
+	}
+	return c, nil
+}
+
+// resolveISO reads and authenticates the checksum file. It runs on every build (the vendor may have
+// re-spun an ISO under the same URL); what it learns, the digest, is what keys the download.
+func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service) (fetch.Plan, error) {
+	if _, err := fetch.NewPlan(d, mirror); err != nil {
+		return fetch.Plan{}, err
+	}
+	c, err := m.fetchContainer(mirror, svc)
+	if err != nil {
+		return fetch.Plan{}, err
+	}
+	out, err := c.
+		WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
+		WithExec([]string{"cst-fetch", "resolve", "--os", d.ID, "--mirror", mirror}).
+		Stdout(ctx)
+	if err != nil {
+		return fetch.Plan{}, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
+	}
+	var p fetch.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		return fetch.Plan{}, fmt.Errorf("fetch %s: unreadable plan %q: %w", d.ID, out, err)
+	}
+	return p, nil
+}
+
+// fetch returns the verified installer. The download exec is keyed by URL and digest, so a repeated
+// build reuses the engine's result without touching the network; below that, the cache volume keeps
+// verified files across engine cache pruning.
+func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service) (*dagger.File, fetch.Plan, error) {
+	p, err := m.resolveISO(ctx, d, mirror, svc)
+	if err != nil {
+		return nil, p, err
+	}
+	c, err := m.fetchContainer(mirror, svc)
+	if err != nil {
+		return nil, p, err
+	}
+	ran := c.WithMountedCache("/cache", cacheVolume("iso")).
+		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", mirror, "--digest", p.Digest, "--cache", "/cache", "--out", "/out"})
+	if _, err := ran.Sync(ctx); err != nil {
+		return nil, p, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
+	}
+	return ran.File("/out/" + p.FileName), p, nil
+}

@@ -1,0 +1,144 @@
+// Builds Apache CloudStack OS templates (Ubuntu 22.04, AlmaLinux 9, Rocky Linux 9, CentOS Stream 9,
+// Fedora 41 Server) with Packer and QEMU, then validates, scans, converts and describes them.
+//
+// Every stage is a function of its own; build and build-all compose them. Run them from any machine
+// against an x86_64 engine (KVM is used when it can really run guests, TCG otherwise):
+//
+//	dagger call build --os fedora export --path ./out
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+// CloudstackTemplates builds CloudStack templates from vendor installers.
+type CloudstackTemplates struct {
+	// The project's own source: the fetch tool, OS catalogue and guest scripts are built from it.
+	// +private
+	Source *dagger.Directory
+}
+
+// New creates the module. The defaults fit almost every use.
+func New(
+	// The cloudstack-templates source tree (defaults to this module's repository).
+	// +defaultPath="/"
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!scripts/guest/"]
+	source *dagger.Directory,
+) *CloudstackTemplates {
+	return &CloudstackTemplates{Source: source}
+}
+
+// List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,
+// how each installer is verified, and the output formats.
+func (m *CloudstackTemplates) List(
+	// Print JSON for machines instead of a table for people.
+	// +optional
+	json bool,
+) (string, error) {
+	if json {
+		return osdefs.CatalogueJSON()
+	}
+	return osdefs.CatalogueTable(), nil
+}
+
+// Fetch an OS installer ISO (or, for the testbed, its disk image), verified against the vendor's
+// checksum file and signing key, through a cache volume keyed by URL and digest: a second fetch of the
+// same file downloads nothing. A failed or corrupt download leaves nothing in the cache.
+func (m *CloudstackTemplates) FetchIso(
+	ctx context.Context,
+	// OS to fetch (an ID or alias from `list`).
+	os string,
+	// Flat mirror that replaces the vendor location: the installer, its checksum file and signature
+	// side by side under this URL (for air-gapped networks).
+	// +optional
+	mirror string,
+	// A service that answers for the mirror's host name, e.g. tcp://localhost:8383 from the CLI, for
+	// a mirror that only the calling machine can reach.
+	// +optional
+	mirrorService *dagger.Service,
+) (*dagger.File, error) {
+	d, err := osdefs.Lookup(os)
+	if err != nil {
+		return nil, err
+	}
+	iso, _, err := m.fetch(ctx, d, mirror, mirrorService)
+	return iso, err
+}
+
+// A container with everything a template build runs: Packer (built from source at the given
+// version, its QEMU builder bundled), QEMU and qemu-img from Debian, OpenSSH and ISO tools.
+func (m *CloudstackTemplates) Toolchain(
+	// Packer version; 1.9.x is the last MPL-licensed line and bundles the QEMU builder.
+	// +default="1.9.4"
+	packerVersion string,
+	// Debian package version of QEMU to pin (e.g. 1:7.2+dfsg-7+deb12u18); empty takes the current one.
+	// +optional
+	qemuVersion string,
+) *dagger.Container {
+	return toolchain(packerVersion, qemuVersion)
+}
+
+// Decide the QEMU accelerator the way build does: boot a test kernel under KVM and use KVM only if
+// it really runs guests. Prints the decision and why.
+func (m *CloudstackTemplates) Accelerator(
+	ctx context.Context,
+	// auto, kvm or tcg.
+	// +default="auto"
+	accel string,
+) (string, error) {
+	d, probe, err := chooseAccel(ctx, accel)
+	if err != nil {
+		return "", err
+	}
+	out := fmt.Sprintf("accelerator: %s\nkvm device: %v, boots a guest: %v (%.1fs)\n", d.Accel, probe.Device, probe.Boots, probe.Seconds)
+	if d.Warning != "" {
+		out += "warning: " + d.Warning + "\n"
+	}
+	return out, nil
+}
+
+// Run Packer for one OS: boot the installer (or disk image) under QEMU, let the unattended install
+// and the CloudStack provisioning scripts run, and return Packer's output directory: the qcow2
+// image, Packer's log and the guest's serial console log.
+func (m *CloudstackTemplates) PackerBuild(
+	ctx context.Context,
+	// OS to build (an ID or alias from `list`).
+	os string,
+	// Installer to use instead of fetching it (it is still checked against the checksum file).
+	// +optional
+	iso *dagger.File,
+	// QEMU accelerator: auto (KVM only where it can run guests, else TCG), kvm or tcg.
+	// +default="auto"
+	accel string,
+	// Flat mirror URL that replaces the vendor location (see fetch-iso).
+	// +optional
+	mirror string,
+	// Service answering for the mirror's host name (see fetch-iso).
+	// +optional
+	mirrorService *dagger.Service,
+	// Packer version to build and run.
+	// +default="1.9.4"
+	packerVersion string,
+	// Debian package version of QEMU to pin; empty takes the current one.
+	// +optional
+	qemuVersion string,
+	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
+	// +optional
+	sshTimeout string,
+) (*dagger.Directory, error) {
+	d, err := osdefs.Lookup(os)
+	if err != nil {
+		return nil, err
+	}
+	r, err := m.packerBuild(ctx, buildRequest{def: d, iso: iso, accel: accel, mirror: mirror, mirrorService: mirrorService,
+		packerVersion: packerVersion, qemuVersion: qemuVersion, sshTimeout: sshTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return r.output, nil
+}

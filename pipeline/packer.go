@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/plan"
+	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
+)
+
+type buildRequest struct {
+	def           osdefs.Definition
+	iso           *dagger.File
+	accel         string
+	mirror        string
+	mirrorService *dagger.Service
+	packerVersion string
+	qemuVersion   string
+	sshTimeout    string
+}
+
+type packerResult struct {
+	output   *dagger.Directory
+	image    *dagger.File
+	accel    plan.Decision
+	iso      fetch.Plan
+	stages   []stageTime
+	packerV  string
+	qemuV    string
+	warnings []string
+}
+
+type stageTime struct {
+	name    string
+	seconds float64
+}
+
+// packerRunScript runs Packer and, when it fails, puts what explains the failure where the error
+// message will show it: Packer's last lines and the tail of the guest's serial console.
+const packerRunScript = `set -u -o pipefail
+mkdir -p /work/result
+packer build -color=false -on-error=abort "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log
+rc=$?
+[ -f /work/serial.log ] && cp /work/serial.log /work/result/serial.log
+if [ $rc -ne 0 ]; then
+  {
+    echo "packer build failed (exit $rc); its last lines:"
+    grep -v '^\s*$' /work/result/packer.log | tail -n 12
+    echo "guest serial console, last 25 lines:"
+    if [ -s /work/serial.log ]; then tr -d '\r' < /work/serial.log | grep -v '^\s*$' | tail -n 25; else echo "(empty: the guest printed nothing)"; fi
+  } >&2
+  exit $rc
+fi
+mv /work/output/* /work/result/
+`
+
+// dirFromFS copies an embedded file tree into a Dagger directory.
+func dirFromFS(fsys fs.FS) (*dagger.Directory, error) {
+	d := dag.Directory()
+	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		d = d.WithNewFile(p, string(b), dagger.DirectoryWithNewFileOpts{Permissions: 0o755})
+		return nil
+	})
+	return d, err
+}
+
+// verifyGivenISO checks a caller-supplied installer against the digest from the checksum file.
+func verifyGivenISO(ctx context.Context, iso *dagger.File, p fetch.Plan) error {
+	out, err := dag.Container().From(debianImage).
+		WithMountedFile("/iso", iso).
+		WithExec([]string{p.Algorithm + "sum", "/iso"}).
+		Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("hash the given installer: %s", execMessage(err))
+	}
+	got, _, _ := strings.Cut(out, " ")
+	if got != p.Digest {
+		return fmt.Errorf("the given installer's %s is %s, but %s lists %s for %s: wrong file or a different release",
+			p.Algorithm, got, p.ChecksumURL, p.Digest, p.FileName)
+	}
+	return nil
+}
+
+func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (*packerResult, error) {
+	d := r.def
+	log := stageLogger(d.ID)
+	res := &packerResult{}
+	timed := func(name string, f func() error) error {
+		t0 := time.Now()
+		log.Info("stage started", "stage", name)
+		err := f()
+		s := time.Since(t0).Seconds()
+		res.stages = append(res.stages, stageTime{name, s})
+		if err != nil {
+			log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
+			return err
+		}
+		log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+
+	if err := timed("accelerator", func() error {
+		dec, _, err := chooseAccel(ctx, r.accel)
+		if err != nil {
+			return err
+		}
+		res.accel = dec
+		if dec.Warning != "" {
+			log.Warn(dec.Warning)
+			res.warnings = append(res.warnings, dec.Warning)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	var iso *dagger.File
+	if err := timed("fetch-iso", func() error {
+		if r.iso != nil {
+			p, err := m.resolveISO(ctx, d, r.mirror, r.mirrorService)
+			if err != nil {
+				return err
+			}
+			res.iso, iso = p, r.iso
+			return verifyGivenISO(ctx, r.iso, p)
+		}
+		var err error
+		iso, res.iso, err = m.fetch(ctx, d, r.mirror, r.mirrorService)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+
+	var tc *dagger.Container
+	if err := timed("toolchain", func() error {
+		tc = toolchain(r.packerVersion, r.qemuVersion)
+		var err error
+		if res.packerV, err = tc.WithExec([]string{"packer", "version"}).Stdout(ctx); err != nil {
+			return fmt.Errorf("toolchain: %s", execMessage(err))
+		}
+		res.packerV = strings.TrimPrefix(firstLineOf(res.packerV), "Packer v")
+		qv, err := tc.WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
+		if err != nil {
+			return fmt.Errorf("toolchain: %s", execMessage(err))
+		}
+		res.qemuV = strings.TrimPrefix(firstLineOf(qv), "QEMU emulator version ")
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	err := timed("packer-build", func() error {
+		hcl, err := osdefs.RenderPacker(d)
+		if err != nil {
+			return err
+		}
+		scripts, err := dirFromFS(guest.Scripts)
+		if err != nil {
+			return err
+		}
+		httpDir := dag.Directory()
+		if d.HTTPDir != "" {
+			files, err := osdefs.HTTPFiles(d)
+			if err != nil {
+				return err
+			}
+			if httpDir, err = dirFromFS(files); err != nil {
+				return err
+			}
+		}
+		args := []string{"bash", "-c", packerRunScript, "packer-run",
+			"-var", "accelerator=" + res.accel.Accel,
+			"-var", "iso_url=/work/iso/" + res.iso.FileName,
+			"-var", "iso_checksum=" + res.iso.Algorithm + ":" + res.iso.Digest,
+			"-var", "output_dir=/work/output",
+			"-var", "serial_log=/work/serial.log",
+			"-var", "http_dir=/work/http",
+			"-var", "scripts_dir=/work/scripts",
+			"-var", fmt.Sprintf("build_info=cloudstack-templates os=%s packer=%s accel=%s", d.ID, res.packerV, res.accel.Accel),
+		}
+		if r.sshTimeout != "" {
+			if _, err := time.ParseDuration(r.sshTimeout); err != nil {
+				return fmt.Errorf("--ssh-timeout %q is not a duration like 90s or 20m", r.sshTimeout)
+			}
+			args = append(args, "-var", "ssh_timeout="+r.sshTimeout)
+		}
+		ran := tc.
+			WithMountedFile("/work/iso/"+res.iso.FileName, iso).
+			WithNewFile("/work/"+osdefs.TemplateFile, string(hcl)).
+			WithDirectory("/work/http", httpDir).
+			WithDirectory("/work/scripts", scripts).
+			WithWorkdir("/work").
+			WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+		if _, err := ran.Sync(ctx); err != nil {
+			return fmt.Errorf("packer build of %s (accelerator %s): %s", d.ID, res.accel.Accel, execMessage(err))
+		}
+		res.output = ran.Directory("/work/result")
+		res.image = res.output.File(d.VMName())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func firstLineOf(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(l)
+}

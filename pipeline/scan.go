@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+)
+
+const trivyVersion = "0.57.1"
+
+// trivyBinary is Trivy built from source at a pinned version (no registry image needed).
+func trivyBinary() *dagger.File {
+	return goModuleBinary("github.com/aquasecurity/trivy", "v"+trivyVersion, "./cmd/trivy", "trivy",
+		"-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver="+trivyVersion)
+}
+
+// scanScript scans the guest disk (Trivy's vm target reads raw disks, not qcow2) for the SBOM,
+// vulnerabilities and secrets. The vulnerability report is made with --exit-code 0: the severity
+// gate is applied by the pipeline, which lists the offending CVEs itself.
+const scanScript = `set -eu
+db_flags="$1"
+qemu-img convert -f qcow2 -O raw /in/image.qcow2 /tmp/disk.raw
+mkdir -p /out
+trivy vm --quiet --cache-dir /trivy $db_flags --scanners vuln,secret --format json -o /out/scan.json /tmp/disk.raw
+trivy vm --quiet --cache-dir /trivy $db_flags --format cyclonedx -o /out/sbom.cdx.json /tmp/disk.raw
+rm -f /tmp/disk.raw
+`
+
+type scanResult struct {
+	reports *dagger.Directory
+	summary artifacts.ScanSummary
+}
+
+// scan runs Trivy over the image and applies the severity gate.
+func scan(ctx context.Context, image *dagger.File, failOn string, trivyDB *dagger.Directory) (*scanResult, error) {
+	threshold, err := artifacts.ParseSeverity(failOn)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w", err)
+	}
+	c := diskTools().
+		WithFile("/usr/local/bin/trivy", trivyBinary()).
+		WithMountedFile("/in/image.qcow2", image)
+	dbFlags := ""
+	if trivyDB != nil {
+		// An air-gapped copy: use it as it is, never try to update it.
+		c = c.WithDirectory("/trivy", trivyDB)
+		dbFlags = "--skip-db-update --skip-java-db-update"
+	} else {
+		c = c.WithMountedCache("/trivy", cacheVolume("trivy"))
+	}
+	ran := c.WithExec([]string{"sh", "-c", scanScript, "scan", dbFlags})
+	reports := ran.Directory("/out")
+	report, err := reports.File("scan.json").Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("trivy scan: %s", execMessage(err))
+	}
+	summary, err := artifacts.ParseTrivyReport([]byte(report), trivyVersion, threshold)
+	if err != nil {
+		return nil, fmt.Errorf("trivy report: %w", err)
+	}
+	summary.SBOM = "sbom.cdx.json"
+	reports = reports.WithNewFile("scan.txt", artifacts.Table(summary))
+	return &scanResult{reports: reports, summary: summary}, nil
+}
+
+// Scan a disk image with Trivy: a CycloneDX SBOM, a vulnerability report (JSON and a table) and a
+// secret scan. Fails when a vulnerability at or above --fail-on is found, listing them.
+func (m *CloudstackTemplates) Scan(
+	ctx context.Context,
+	// The qcow2 image to scan (e.g. from packer-build).
+	image *dagger.File,
+	// Fail on vulnerabilities of this severity or worse: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, or NONE.
+	// +default="CRITICAL"
+	failOn string,
+	// A Trivy DB directory (db/trivy.db, db/metadata.json) for air-gapped engines; by default the DB
+	// is downloaded into a cache volume.
+	// +optional
+	trivyDb *dagger.Directory,
+) (*dagger.Directory, error) {
+	r, err := scan(ctx, image, failOn, trivyDb)
+	if err != nil {
+		return nil, err
+	}
+	threshold, _ := artifacts.ParseSeverity(failOn)
+	if err := artifacts.Gate(r.summary, threshold); err != nil {
+		return nil, err
+	}
+	return r.reports, nil
+}

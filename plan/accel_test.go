@@ -1,0 +1,72 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseProbe(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    KVMProbe
+		wantErr bool
+	}{
+		{"arch=x86_64\ndevice=yes\nboots=yes\nseconds=0.8\n", KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 0.8}, false},
+		{"arch=x86_64\ndevice=yes\nboots=no\nseconds=20\ndetail=no marker after 20s; console: Probing EDD\n",
+			KVMProbe{Arch: "x86_64", Device: true, Seconds: 20, Detail: "no marker after 20s; console: Probing EDD"}, false},
+		{"noise\narch=aarch64\ndevice=no\nboots=no\n", KVMProbe{Arch: "aarch64"}, false},
+		{"arch=x86_64\n", KVMProbe{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseProbe(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseProbe(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestChooseAccel(t *testing.T) {
+	works := KVMProbe{Arch: "x86_64", Device: true, Boots: true}
+	paravirt := KVMProbe{Arch: "x86_64", Device: true, Detail: "no marker after 20s"}
+	absent := KVMProbe{Arch: "x86_64"}
+	arm := KVMProbe{Arch: "aarch64", Device: true}
+	tests := []struct {
+		name, requested string
+		probe           KVMProbe
+		want            string
+		wantWarn        string
+		wantErr         string
+	}{
+		{"auto with KVM", "auto", works, "kvm", "", ""},
+		{"auto default", "", works, "kvm", "", ""},
+		{"auto, device present but broken", "auto", paravirt, "tcg", "/dev/kvm is present but a test guest did not boot under it: no marker after 20s", ""},
+		{"auto, no device", "AUTO", absent, "tcg", "no usable /dev/kvm", ""},
+		{"auto on arm64", "auto", arm, "tcg", "the engine runs on aarch64", ""},
+		{"kvm where it works", "kvm", works, "kvm", "", ""},
+		{"kvm where it cannot", "kvm", paravirt, "", "", "--accel kvm: KVM cannot run a guest on this engine (/dev/kvm is present but a test guest did not boot under it: no marker after 20s); use --accel tcg"},
+		{"kvm without device", "kvm", absent, "", "", "--accel kvm: KVM cannot run a guest on this engine (no usable /dev/kvm)"},
+		{"tcg by choice", "tcg", paravirt, "tcg", "", ""},
+		{"tcg though KVM works", "tcg", works, "tcg", "KVM works on this engine", ""},
+		{"unknown", "hvf", works, "", "", `unknown accelerator "hvf": choose auto, kvm or tcg`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := ChooseAccel(tt.requested, tt.probe)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Accel != tt.want {
+				t.Errorf("accel = %q, want %q", d.Accel, tt.want)
+			}
+			if (tt.wantWarn == "") != (d.Warning == "") || !strings.Contains(d.Warning, tt.wantWarn) {
+				t.Errorf("warning = %q, want one containing %q", d.Warning, tt.wantWarn)
+			}
+		})
+	}
+}
