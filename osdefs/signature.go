@@ -1,0 +1,119 @@
+package osdefs
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+)
+
+// Vendor signing keys are embedded rather than fetched at build time: a key downloaded from the same
+// place as the checksum file proves nothing. Each key's fingerprint is pinned in signature_test.go
+// against the vendor's published fingerprint.
+//
+//go:embed keys/*.asc
+var keysFS embed.FS
+
+// The embedded vendor keys, by the name a Source.SigningKey uses.
+const (
+	// KeyUbuntu is the Ubuntu CD Image Automatic Signing Key (2012),
+	// 8439 38DF 228D 22F7 B374 2BC0 D94A A3F0 EFE2 1092. It signs releases.ubuntu.com SHA256SUMS.gpg.
+	KeyUbuntu = "ubuntu-cdimage-2012"
+	// KeyAlmaLinux9 is "AlmaLinux OS 9 <packager@almalinux.org>",
+	// BF18 AC28 7617 8908 D6E7 1267 D36C B86C B86B 3716. It clearsigns the AlmaLinux 9 ISO CHECKSUM.
+	KeyAlmaLinux9 = "almalinux-9"
+	// KeyFedora41 is "Fedora (41) <fedora-41-primary@fedoraproject.org>",
+	// 466C F2D8 B60B C305 7AA9 453E D062 2462 E99D 6AD1. It clearsigns the Fedora 41 *-CHECKSUM files.
+	KeyFedora41 = "fedora-41"
+)
+
+// KeyNames lists the embedded signing keys.
+func KeyNames() []string {
+	entries, _ := keysFS.ReadDir("keys")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".asc"))
+	}
+	return names
+}
+
+// SigningKeyring returns the embedded armored key keyName (without ".asc") as a keyring.
+func SigningKeyring(keyName string) (openpgp.EntityList, error) {
+	if keyName == "" || strings.ContainsAny(keyName, "/\\") {
+		return nil, fmt.Errorf("invalid signing key name %q", keyName)
+	}
+	raw, err := keysFS.ReadFile("keys/" + keyName + ".asc")
+	if err != nil {
+		return nil, fmt.Errorf("no embedded signing key %q (have %s)", keyName, strings.Join(KeyNames(), ", "))
+	}
+	return readKeyring(raw)
+}
+
+func readKeyring(armored []byte) (openpgp.EntityList, error) {
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
+	if err != nil {
+		return nil, fmt.Errorf("parse armored key: %w", err)
+	}
+	if len(ring) == 0 {
+		return nil, errors.New("armored key block holds no key")
+	}
+	return ring, nil
+}
+
+// VerifyClearsigned checks an OpenPGP clearsigned message (AlmaLinux and Fedora CHECKSUM files) against
+// the embedded key keyName and returns the signed text with dash-escaping undone. Only the returned
+// bytes are authenticated: callers must parse them, not the original data, so that text outside the
+// signed block cannot inject checksum lines.
+func VerifyClearsigned(data []byte, keyName string) ([]byte, error) {
+	ring, err := SigningKeyring(keyName)
+	if err != nil {
+		return nil, err
+	}
+	return verifyClearsigned(data, ring, keyName)
+}
+
+func verifyClearsigned(data []byte, ring openpgp.KeyRing, keyName string) ([]byte, error) {
+	block, rest := clearsign.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("checksum file is not an OpenPGP clearsigned message (expected a signature by %s)", keyName)
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("checksum file has data after its clearsigned block")
+	}
+	if _, err := block.VerifySignature(ring, nil); err != nil {
+		return nil, fmt.Errorf("clearsigned checksum file does not verify with key %s: %w", keyName, err)
+	}
+	return block.Plaintext, nil
+}
+
+// VerifyDetached checks a detached OpenPGP signature sig (armored or binary, e.g. Ubuntu's SHA256SUMS.gpg)
+// over data with the embedded key keyName.
+func VerifyDetached(data, sig []byte, keyName string) error {
+	ring, err := SigningKeyring(keyName)
+	if err != nil {
+		return err
+	}
+	return verifyDetached(data, sig, ring, keyName)
+}
+
+func verifyDetached(data, sig []byte, ring openpgp.KeyRing, keyName string) error {
+	var check func(openpgp.KeyRing, io.Reader, io.Reader) (*openpgp.Entity, error)
+	if bytes.HasPrefix(bytes.TrimSpace(sig), []byte("-----BEGIN PGP SIGNATURE-----")) {
+		check = func(k openpgp.KeyRing, d, s io.Reader) (*openpgp.Entity, error) {
+			return openpgp.CheckArmoredDetachedSignature(k, d, s, nil)
+		}
+	} else {
+		check = func(k openpgp.KeyRing, d, s io.Reader) (*openpgp.Entity, error) {
+			return openpgp.CheckDetachedSignature(k, d, s, nil)
+		}
+	}
+	if _, err := check(ring, bytes.NewReader(data), bytes.NewReader(sig)); err != nil {
+		return fmt.Errorf("detached signature does not verify with key %s: %w", keyName, err)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the tools the static tests need, from a cold Debian 12 machine, and prints the directory
+# that holds the built binaries (put it on PATH or point CST_PACKER at "$dir/packer").
+#
+#   ShellCheck   lints scripts/**/*.sh            (Debian package, shellcheck)
+#   cloud-init   `cloud-init schema` on our YAML  (Debian package)
+#   gnupg        `gpg --show-keys` for keys/*.asc (Debian package)
+#   packer       v1.9.4, `packer validate`        (built from the Go module proxy)
+#
+# Packer is built from source because the module proxy is the only source of Go binaries here and it
+# refuses `go install module@version` for Packer (its go.mod has replace directives). The build is
+# cached, so the script is idempotent and cheap after the first run. The compile is heavy (minutes on
+# two cores): it runs under `flock /tmp/cst-heavy.lock` so concurrent heavy builds queue up.
+set -euo pipefail
+
+PACKER_VERSION="${PACKER_VERSION:-v1.9.4}"
+TOOLS_DIR="${CST_TOOLS_DIR:-/var/lib/cloudstack-templates/tools}"
+BIN_DIR="$TOOLS_DIR/bin"
+mkdir -p "$BIN_DIR"
+
+log() { printf 'tools.sh: %s\n' "$*" >&2; }
+
+apt_missing=()
+command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
+command -v cloud-init >/dev/null 2>&1 || apt_missing+=(cloud-init)
+command -v gpg >/dev/null 2>&1 || apt_missing+=(gnupg)
+command -v flock >/dev/null 2>&1 || apt_missing+=(util-linux)
+if ((${#apt_missing[@]} > 0)); then
+	log "installing ${apt_missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
+fi
+
+packer_ok() {
+	[[ -x "$BIN_DIR/packer" ]] && "$BIN_DIR/packer" version 2>/dev/null | grep -q "Packer ${PACKER_VERSION}"
+}
+
+if ! packer_ok; then
+	command -v go >/dev/null 2>&1 || { log "go is required to build packer"; exit 1; }
+	log "building packer $PACKER_VERSION from the Go module proxy (slow, serialized by /tmp/cst-heavy.lock)"
+	# The module must be downloaded outside any other module so its own go.mod governs the build.
+	work="$(mktemp -d)"
+	trap 'rm -rf "$work"' EXIT
+	(
+		cd "$work"
+		export GOFLAGS="-buildvcs=false -modcacherw" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+		dir="$(go mod download -json "github.com/hashicorp/packer@${PACKER_VERSION}" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+		[[ -n "$dir" && -d "$dir" ]] || { log "go mod download gave no module dir"; exit 1; }
+		cd "$dir"
+		flock /tmp/cst-heavy.lock go build -trimpath -o "$work/packer" .
+	)
+	install -m 0755 "$work/packer" "$BIN_DIR/packer"
+	packer_ok || { log "built packer does not report $PACKER_VERSION"; exit 1; }
+fi
+
+echo "$BIN_DIR"
