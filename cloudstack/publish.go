@@ -73,7 +73,7 @@ func (s *session) findExisting(r *prepared, zoneID string) (*csapi.Template, err
 		return nil, s.fail("listTemplates", err, fmt.Sprintf("look for an existing template %q", r.Name))
 	}
 	want := checksumDigest(r.checksum)
-	var same, failed, other []*csapi.Template
+	var same, other []*csapi.Template
 	for _, t := range l.Templates {
 		if t.Name != r.Name || (t.Zoneid != "" && t.Zoneid != zoneID) {
 			continue // "name" may match loosely; a cross-zone template has no zoneid
@@ -82,7 +82,7 @@ func (s *session) findExisting(r *prepared, zoneID string) (*csapi.Template, err
 		case checksumDigest(t.Checksum) != want:
 			other = append(other, t)
 		case !t.Isready && downloadFailed(t):
-			failed = append(failed, t)
+			// Left in place for an operator; a new registration follows.
 		default:
 			same = append(same, t)
 		}
@@ -106,7 +106,6 @@ func (s *session) findExisting(r *prepared, zoneID string) (*csapi.Template, err
 			"template %q already exists in zone %s with a different checksum: %s; delete or rename it, "+
 				"publish under another name, or allow a duplicate", r.Name, zoneID, strings.Join(ids, ", "))}
 	}
-	_ = failed // left in place; a new registration follows
 	return nil, nil
 }
 
