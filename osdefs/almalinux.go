@@ -21,5 +21,5 @@ func init() {
 		},
 		// CloudStack 4.18+ (schema-41720to41800.sql: ADD_GUEST_OS_AND_HYPERVISOR_MAPPING (1, 'AlmaLinux 9', ...)).
 		CloudStackOSType: "AlmaLinux 9",
-	}))
+	}, ""))
 }

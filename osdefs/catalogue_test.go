@@ -116,6 +116,10 @@ func TestHTTPFiles(t *testing.T) {
 			}
 			// The boot command must fetch the file that is served.
 			cmd := strings.Join(d.BootCommand, "")
+			// Only the package-less boot ISO installs from the network.
+			if wantRepo := id == "centos-stream-9"; wantRepo != strings.Contains(cmd, "inst.repo=https://") {
+				t.Errorf("inst.repo in boot command = %v, want %v: %q", !wantRepo, wantRepo, cmd)
+			}
 			if d.Family == "ubuntu" {
 				if !strings.Contains(cmd, "ds=nocloud-net\\;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/") || !strings.Contains(cmd, "autoinstall") {
 					t.Errorf("boot command does not point the installer at the NoCloud seed: %q", cmd)

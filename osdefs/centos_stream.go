@@ -27,5 +27,5 @@ func init() {
 		},
 		// CloudStack 4.18+ lists Stream 9 as 'CentOS 9' (schema-41720to41800.sql).
 		CloudStackOSType: "CentOS 9",
-	}))
+	}, " inst.repo="+centosStream9Repo))
 }

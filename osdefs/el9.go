@@ -16,11 +16,12 @@ func el9BootCommand(extra string) []string {
 	}
 }
 
-// el9Definition fills in what every EL9 definition shares.
-func el9Definition(d Definition) Definition {
+// el9Definition fills in what every EL9 definition shares. bootExtra is appended to the kernel command
+// line: a boot ISO that carries no packages passes its network repository there.
+func el9Definition(d Definition, bootExtra string) Definition {
 	d.Family = "el"
 	d.Version = "9"
-	d.BootCommand = el9BootCommand(d.bootExtra())
+	d.BootCommand = el9BootCommand(bootExtra)
 	d.BootWait = "10s"
 	d.HTTPDir = "el9"
 	// Must match rootpw/user in files/el9/ks.cfg.
@@ -35,13 +36,4 @@ func el9Definition(d Definition) Definition {
 	d.Provisioners = []string{"cloudstack.sh", "cleanup.sh"}
 	d.PasswordEnabled = true
 	return d
-}
-
-// bootExtra is kept on the Definition's ID so one helper can serve all three rebuilds: only CentOS
-// Stream boots a package-less boot ISO and needs the network repository.
-func (d Definition) bootExtra() string {
-	if d.ID == "centos-stream-9" {
-		return " inst.repo=" + centosStream9Repo
-	}
-	return ""
 }

@@ -24,5 +24,5 @@ func init() {
 		},
 		// CloudStack 4.18+ (schema-41720to41800.sql: ADD_GUEST_OS_AND_HYPERVISOR_MAPPING (1, 'Rocky Linux 9', ...)).
 		CloudStackOSType: "Rocky Linux 9",
-	}))
+	}, ""))
 }
