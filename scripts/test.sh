@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# test.sh — every test of cloudstack-templates, on a fresh machine or a warm one.
+#
+#   scripts/test.sh            unit + static checks, engine integration tests, end-to-end pipeline tests
+#   scripts/test.sh unit       only what needs no engine (plain `go test`)
+#
+# It installs what it needs (Debian packages, Packer and actionlint from the Go module proxy), brings
+# up a Dagger engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names),
+# builds the offline testbed OS, and runs the suites. Nothing is skipped: a missing tool is a failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+T0=$SECONDS
+say() { printf '[test %s +%ss] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T0))" "$*" >&2; }
+
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+say "tools (packer, shellcheck, cloud-init, actionlint, ...)"
+TOOLS_BIN=$(bash scripts/tools.sh)
+[ -f scripts/ci-tools.sh ] && bash scripts/ci-tools.sh >/dev/null
+export PATH="$TOOLS_BIN:$PATH"
+
+say "unit and static tests (go test ./...)"
+go test -count=1 ./...
+
+[ "${1:-all}" = unit ] && { say "unit tests passed"; exit 0; }
+
+say "engine (scripts/engine.sh up)"
+eval "$(bash scripts/engine.sh up)"
+say "testbed OS (scripts/testbed.sh build)"
+bash scripts/testbed.sh build
+
+say "module: generated code and compile check"
+(cd "$ROOT" && dagger develop >/dev/null 2>&1) || { say "dagger develop failed"; dagger develop; exit 1; }
+git diff --exit-code -- dagger.json pipeline/go.mod pipeline/go.sum \
+  || { say "dagger develop changed committed files: commit its output"; exit 1; }
+(cd pipeline && go vet ./...)
+
+say "integration and end-to-end tests (real engine, real containers, real guests)"
+export CST_TESTBED_DIR
+CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
+log=${CST_TEST_LOG:-/tmp/cst-e2e.log}
+set +e
+go test -count=1 -tags e2e -timeout 80m -v ./tests/... 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 0 ] || { say "end-to-end tests failed (full log: $log)"; exit "$rc"; }
+say "all tests passed in $((SECONDS - T0))s"

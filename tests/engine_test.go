@@ -1,0 +1,97 @@
+//go:build e2e
+
+package tests
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"dagger.io/dagger"
+)
+
+// connect opens a session on the engine scripts/engine.sh started (or the one the environment names).
+func connect(t *testing.T) (*dagger.Client, context.Context) {
+	t.Helper()
+	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	c, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
+	if err != nil {
+		t.Fatalf("connect to the engine: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, ctx
+}
+
+// The images pipeline code names resolve by their ordinary names, and they are what they claim.
+func TestEngineResolvesImagesByName(t *testing.T) {
+	c, ctx := connect(t)
+	tests := []struct {
+		image string
+		cmd   []string
+		want  string
+	}{
+		{"debian:bookworm-slim", []string{"sh", "-c", ". /etc/os-release; echo $ID $VERSION_CODENAME"}, "debian bookworm"},
+		{"golang:1.24.4-bookworm", []string{"go", "version"}, "go version go1.24.4 linux/amd64"},
+	}
+	for _, tt := range tests {
+		out, err := c.Container().From(tt.image).WithExec(tt.cmd).Stdout(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.image, err)
+		}
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.image, out, tt.want)
+		}
+	}
+}
+
+// Containers reach Debian's mirror (apt works), as the toolchain stage needs.
+func TestEngineContainersInstallPackages(t *testing.T) {
+	c, ctx := connect(t)
+	out, err := c.Container().From("debian:bookworm-slim").
+		WithExec([]string{"sh", "-c", "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends jq >/dev/null && echo '{\"ok\":1}' | jq .ok"}).
+		Stdout(ctx)
+	if err != nil || strings.TrimSpace(out) != "1" {
+		t.Fatalf("apt-get in a container: %q, %v", out, err)
+	}
+}
+
+// Privileged execs see /dev/kvm (the probe then decides whether KVM can run guests), and unprivileged
+// ones do not get the host's devices.
+func TestEnginePrivilegedExecSeesKVM(t *testing.T) {
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		t.Fatalf("this test asserts the findings of a host with /dev/kvm; the host has none: %v", err)
+	}
+	c, ctx := connect(t)
+	base := c.Container().From("debian:bookworm-slim").WithEnvVariable("NONCE", time.Now().String())
+	out, err := base.WithExec([]string{"sh", "-c", "test -c /dev/kvm && echo present || echo absent"},
+		dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).Stdout(ctx)
+	if err != nil || strings.TrimSpace(out) != "present" {
+		t.Errorf("privileged exec: /dev/kvm %q, %v", out, err)
+	}
+	out, err = base.WithExec([]string{"sh", "-c", "test -c /dev/kvm && echo present || echo absent"}).Stdout(ctx)
+	if err != nil || strings.TrimSpace(out) != "absent" {
+		t.Errorf("unprivileged exec: /dev/kvm %q, %v", out, err)
+	}
+}
+
+// Cache volumes keep files across execs and sessions: the ISO cache depends on it.
+func TestEngineCacheVolumePersists(t *testing.T) {
+	c, ctx := connect(t)
+	vol := c.CacheVolume("cloudstack-templates-test-persist")
+	nonce := time.Now().Format(time.RFC3339Nano)
+	_, err := c.Container().From("debian:bookworm-slim").WithMountedCache("/cache", vol).
+		WithExec([]string{"sh", "-c", "echo " + nonce + " > /cache/nonce"}).Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Container().From("debian:bookworm-slim").WithMountedCache("/cache", vol).
+		WithEnvVariable("READ", nonce).
+		WithExec([]string{"cat", "/cache/nonce"}).Stdout(ctx)
+	if err != nil || strings.TrimSpace(out) != nonce {
+		t.Fatalf("cache volume read back %q, %v; want %q", out, err, nonce)
+	}
+}

@@ -1,0 +1,61 @@
+//go:build e2e
+
+package tests
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// `dagger functions` is the CLI help: every function is listed with its doc comment.
+func TestModuleFunctionsHaveHelp(t *testing.T) {
+	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
+	r := daggerCallRaw(t, 10*time.Minute, "functions")
+	out := r.mustSucceed(t)
+	for _, fn := range []string{"build", "build-all", "fetch-iso", "toolchain", "packer-build", "validate", "scan", "list", "accelerator", "doctor", "publish"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == fn {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("dagger functions does not list %q with a description:\n%s", fn, out)
+		}
+	}
+	help := daggerCall(t, 5*time.Minute, "build", "--help").mustSucceed(t)
+	for _, want := range []string{"--os string", "--formats string", "--accel string", "--mirror-service Service", "--fail-on string"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("build --help lacks %q:\n%s", want, help)
+		}
+	}
+}
+
+// list --json is what CI matrices are computed from.
+func TestModuleListJSON(t *testing.T) {
+	out := daggerCall(t, 10*time.Minute, "list", "--json").mustSucceed(t)
+	var entries []struct {
+		ID      string `json:"id"`
+		Fixture bool   `json:"fixture"`
+		Formats []string
+	}
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("list --json is not JSON: %v\n%s", err, out)
+	}
+	ids := map[string]bool{}
+	for _, e := range entries {
+		ids[e.ID] = true
+	}
+	for _, want := range []string{"ubuntu", "almalinux", "rocky", "centos-stream", "fedora", "testbed"} {
+		if !ids[want] {
+			t.Errorf("list --json lacks %q: %v", want, ids)
+		}
+	}
+	table := daggerCall(t, 5*time.Minute, "list").mustSucceed(t)
+	if !strings.Contains(table, "OS") || !strings.Contains(table, "fedora") {
+		t.Errorf("list table:\n%s", table)
+	}
+}
