@@ -1,0 +1,13 @@
+// Package ci holds the tests of the project's CI definitions: the GitHub Actions workflows
+// (.github/workflows), GitLab CI (.gitlab-ci.yml, ci/gitlab) and Buildkite (ci/buildkite), which all
+// run the same `dagger call`s, and the shared build matrix filter ci/matrix.jq.
+//
+// The tests check that
+//   - actionlint (built by scripts/ci-tools.sh) passes on the workflows, with ShellCheck on their run: blocks;
+//   - the GitLab and Buildkite files, and the pipelines their generators print, are well-formed;
+//   - every `dagger call` in any CI file, the README and docs/*.md names a function the module in
+//     pipeline/ really has, with flags that function really takes (see [CheckCall]);
+//   - the matrix filter picks exactly the catalogue's non-fixture OSes.
+//
+// Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which also installs jq and ShellCheck).
+package ci
