@@ -82,3 +82,7 @@ func (m *CloudstackTemplates) fetchTool() *dagger.File {
 		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/cst-fetch", "./cmd/cst-fetch"}).
 		File("/out/cst-fetch")
 }
+
+// defaultPackerVersion is the newest Packer that builds from the Go module proxy under the MPL (1.10+
+// is BUSL and no longer bundles the QEMU builder). Keep the +default pragmas in step with it.
+const defaultPackerVersion = "1.9.4"

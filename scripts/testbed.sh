@@ -43,12 +43,24 @@ need_packages() {
 make_rootfs() {
   local rootfs=$1
   if [ ! -f "$rootfs/.complete" ]; then
-    say "debootstrap bookworm (kernel, systemd, sshd, cloud-init; ~2 min)"
+    say "debootstrap bookworm (kernel, systemd, sshd; ~2 min)"
     rm -rf "$rootfs"
     debootstrap --variant=minbase \
-      --include=linux-image-cloud-amd64,systemd-sysv,udev,openssh-server,iproute2,ca-certificates,cloud-init,cloud-guest-utils,qemu-guest-agent,sudo,e2fsprogs \
+      --include=linux-image-cloud-amd64,systemd-sysv,udev,openssh-server,iproute2,ca-certificates,cloud-guest-utils,qemu-guest-agent,sudo,e2fsprogs \
       bookworm "$rootfs" "$MIRROR" >"$OUT/debootstrap.log" 2>&1 \
       || { tail -20 "$OUT/debootstrap.log" >&2; fail "debootstrap failed (log: $OUT/debootstrap.log)"; }
+    # cloud-init's Python dependencies use virtual packages debootstrap cannot resolve: apt can.
+    say "apt-get install cloud-init in the guest tree"
+    cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+    printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"; chmod +x "$rootfs/usr/sbin/policy-rc.d"
+    mount -t proc proc "$rootfs/proc"
+    local rc=0
+    chroot "$rootfs" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends cloud-init' \
+      >>"$OUT/debootstrap.log" 2>&1 || rc=$?
+    umount "$rootfs/proc"
+    rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/resolv.conf"
+    [ $rc = 0 ] || { tail -20 "$OUT/debootstrap.log" >&2; fail "installing cloud-init failed (log: $OUT/debootstrap.log)"; }
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
     touch "$rootfs/.complete"
   fi
 }

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/plan"
+)
+
+// privilegeScript proves a privileged exec really has root's powers (a rootless or user-namespaced
+// engine grants the flag but not the capabilities QEMU and libguestfs need).
+const privilegeScript = `cap=$(awk '/^CapEff/ {print $2}' /proc/self/status)
+mkdir -p /mnt/t && if mount -t tmpfs none /mnt/t 2>/dev/null; then m=yes; umount /mnt/t; else m=no; fi
+echo "capeff=$cap mount=$m"`
+
+// reachScript asks for the first byte of each URL, bounded in time: "url status" lines.
+const reachScript = `for u in "$@"; do
+  code=$(curl -s -o /dev/null -r 0-0 --max-time 15 --retry 1 -w '%{http_code}' "$u" 2>/dev/null)
+  echo "$u ${code:-000}"
+done`
+
+// Doctor checks, in seconds, whether this engine can build templates and how fast: engine platform,
+// KVM (a real boot probe, the one build's --accel auto uses), privileged execs, free disk, reachability
+// of the installers and checksum files (or the mirror), tool versions and cached ISOs. Table for people,
+// --json for machines. Never cached.
+// +cache="never"
+func (m *CloudstackTemplates) Doctor(
+	ctx context.Context,
+	// Only check what this OS needs (an ID or alias); default: every OS.
+	// +optional
+	os string,
+	// Flat mirror URL to check instead of the vendor locations.
+	// +optional
+	mirror string,
+	// Service answering for the mirror's host name, e.g. tcp://localhost:8383.
+	// +optional
+	mirrorService *dagger.Service,
+	// Print JSON for machines instead of a table.
+	// +optional
+	json bool,
+) (string, error) {
+	defs, err := osdefs.Select(os)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(os) == "" {
+		defs = nonFixture(defs)
+	}
+	var findings []plan.Finding
+	probe, err := probeKVM(ctx, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return "", err
+	}
+	findings = append(findings, plan.PlatformFinding(probe.Arch), plan.KVMFinding(probe))
+	dec, _ := plan.ChooseAccel(plan.AccelAuto, probe)
+
+	findings = append(findings, privilegeFinding(ctx))
+	findings = append(findings, m.diskFinding(ctx, defs))
+	reach, err := m.reachFindings(ctx, defs, mirror, mirrorService)
+	if err != nil {
+		return "", err
+	}
+	findings = append(findings, reach...)
+	findings = append(findings, toolFinding(ctx), m.cacheFinding(ctx))
+
+	r := plan.NewReport(dec.Accel, findings)
+	if json {
+		return r.JSON()
+	}
+	return r.Table(), nil
+}
+
+func nonFixture(defs []osdefs.Definition) []osdefs.Definition {
+	var out []osdefs.Definition
+	for _, d := range defs {
+		if d.ID != "testbed" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func privilegeFinding(ctx context.Context) plan.Finding {
+	f := plan.Finding{Check: "privileged execs"}
+	out, err := dag.Container().From(debianImage).
+		WithEnvVariable("CST_DOCTOR", time.Now().String()).
+		WithExec([]string{"sh", "-c", privilegeScript}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
+		Stdout(ctx)
+	if err != nil {
+		f.Status, f.Detail = plan.Fail, "a privileged exec failed: "+firstLineOf(execMessage(err))
+		f.Remedy = "run the engine as root with --privileged (Packer's QEMU needs it)"
+		return f
+	}
+	out = strings.TrimSpace(out)
+	capEff, mountOK := "", false
+	for _, kv := range strings.Fields(out) {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "capeff":
+			capEff = v
+		case "mount":
+			mountOK = v == "yes"
+		}
+	}
+	caps, _ := strconv.ParseUint(capEff, 16, 64)
+	const sysAdmin = 1 << 21
+	if caps&sysAdmin != 0 && mountOK {
+		f.Status, f.Detail = plan.Pass, "root capabilities "+capEff+", can mount"
+		return f
+	}
+	f.Status, f.Detail = plan.Fail, "privileged execs lack root's powers ("+out+"): the engine is rootless or user-namespaced"
+	f.Remedy = "run the engine as real root with --privileged"
+	return f
+}
+
+func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Definition) plan.Finding {
+	out, err := dag.Container().From(debianImage).
+		WithEnvVariable("CST_DOCTOR", time.Now().String()).
+		WithExec([]string{"df", "-B1", "--output=avail", "/"}).Stdout(ctx)
+	if err != nil {
+		return plan.Finding{Check: "engine disk", Status: plan.Fail, Detail: firstLineOf(execMessage(err))}
+	}
+	fields := strings.Fields(out)
+	avail, _ := strconv.ParseInt(fields[len(fields)-1], 10, 64)
+	var need int64
+	for _, d := range defs {
+		size, err := plan.ParseSize(d.DiskSize)
+		if err != nil {
+			continue
+		}
+		iso := int64(3 << 30)
+		if d.DiskImage {
+			iso = 1 << 30
+		}
+		if n := plan.DiskNeed(size, iso); n > need {
+			need = n
+		}
+	}
+	return plan.DiskFinding(avail, need)
+}
+
+func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition, mirror string, svc *dagger.Service) ([]plan.Finding, error) {
+	c, err := m.fetchContainer(mirror, svc)
+	if err != nil {
+		return nil, err
+	}
+	c = aptInstall(c, "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
+	type urlOf struct{ os, what, url string }
+	var urls []urlOf
+	for _, d := range defs {
+		p, err := fetch.NewPlan(d, mirror)
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, urlOf{d.ID, "installer", p.URL}, urlOf{d.ID, "checksum file", p.ChecksumURL})
+	}
+	results := make([]plan.Finding, len(urls))
+	p := pool.New().WithMaxGoroutines(4)
+	for i, u := range urls {
+		p.Go(func() {
+			out, err := c.WithExec([]string{"sh", "-c", reachScript, "reach", u.url}).Stdout(ctx)
+			f := plan.Finding{Check: fmt.Sprintf("%s %s", u.os, u.what)}
+			code := "000"
+			if err == nil {
+				if fs := strings.Fields(out); len(fs) == 2 {
+					code = fs[1]
+				}
+			}
+			switch {
+			case code == "200" || code == "206":
+				f.Status, f.Detail = plan.Pass, u.url+" reachable"
+			case code == "000":
+				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no answer within 15s)"
+				f.Remedy = "check the engine's network or proxy, or serve the files from a mirror (--mirror)"
+			default:
+				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
+				f.Remedy = "the vendor moved the file: update osdefs/" + u.os + ".go, or use --mirror"
+			}
+			results[i] = f
+		})
+	}
+	p.Wait()
+	return results, nil
+}
+
+func toolFinding(ctx context.Context) plan.Finding {
+	out, err := qemuBase("").WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
+	f := plan.Finding{Check: "tools"}
+	if err != nil {
+		f.Status, f.Detail = plan.Fail, "cannot install QEMU in a container: "+firstLineOf(execMessage(err))
+		f.Remedy = "the engine must reach a Debian mirror (or a docker.io mirror with debian:bookworm-slim)"
+		return f
+	}
+	f.Status = plan.Pass
+	f.Detail = fmt.Sprintf("packer %s (built from source on first use), QEMU %s, trivy %s", defaultPackerVersion,
+		strings.TrimPrefix(firstLineOf(out), "QEMU emulator version "), trivyVersion)
+	return f
+}
+
+func (m *CloudstackTemplates) cacheFinding(ctx context.Context) plan.Finding {
+	out, err := dag.Container().From(debianImage).
+		WithMountedCache("/cache", cacheVolume("iso")).
+		WithEnvVariable("CST_DOCTOR", time.Now().String()).
+		WithExec([]string{"sh", "-c", "cd /cache && find . -mindepth 3 -maxdepth 3 -type f ! -name '.*' -printf '%P %s\\n' | sort"}).
+		Stdout(ctx)
+	f := plan.Finding{Check: "cached installers", Status: plan.Pass}
+	if err != nil {
+		f.Status, f.Detail = plan.Warn, "cannot read the ISO cache: "+firstLineOf(execMessage(err))
+		return f
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if fs := strings.Fields(line); len(fs) == 2 {
+			os, _, _ := strings.Cut(fs[0], "/")
+			names = append(names, os)
+		}
+	}
+	if len(names) == 0 {
+		f.Detail = "none yet (the first build of each OS downloads its installer)"
+	} else {
+		f.Detail = strings.Join(names, ", ")
+	}
+	return f
+}

@@ -1,0 +1,88 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestKVMFindingAgreesWithChooseAccel(t *testing.T) {
+	probes := []KVMProbe{
+		{Arch: "x86_64", Device: true, Boots: true, Seconds: 0.9},
+		{Arch: "x86_64", Device: true, Detail: "no sign of life within 15s"},
+		{Arch: "x86_64", Detail: "/dev/kvm is missing"},
+	}
+	for _, p := range probes {
+		f := KVMFinding(p)
+		d, err := ChooseAccel(AccelAuto, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (f.Status == Pass) != (d.Accel == AccelKVM) {
+			t.Errorf("probe %+v: doctor says %s, build would use %s", p, f.Status, d.Accel)
+		}
+		if f.Status != Pass && (f.Remedy == "" || !strings.Contains(f.Detail, "TCG")) {
+			t.Errorf("probe %+v: finding %+v lacks the TCG consequence or a remedy", p, f)
+		}
+	}
+}
+
+func TestPlatformFinding(t *testing.T) {
+	tests := []struct {
+		arch string
+		want Status
+	}{{"x86_64", Pass}, {"aarch64", Warn}, {"", Fail}}
+	for _, tt := range tests {
+		if got := PlatformFinding(tt.arch); got.Status != tt.want {
+			t.Errorf("PlatformFinding(%q) = %+v, want %s", tt.arch, got, tt.want)
+		}
+	}
+	if f := PlatformFinding("aarch64"); !strings.Contains(f.Remedy, "_EXPERIMENTAL_DAGGER_RUNNER_HOST") {
+		t.Errorf("arm64 remedy does not say how to use a remote engine: %q", f.Remedy)
+	}
+}
+
+func TestDiskFinding(t *testing.T) {
+	const g = 1 << 30
+	tests := []struct {
+		avail, need int64
+		want        Status
+	}{{100 * g, 30 * g, Pass}, {40 * g, 30 * g, Warn}, {10 * g, 30 * g, Fail}}
+	for _, tt := range tests {
+		if got := DiskFinding(tt.avail, tt.need); got.Status != tt.want {
+			t.Errorf("DiskFinding(%d, %d) = %+v, want %s", tt.avail, tt.need, got, tt.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{{"10G", 10 << 30, false}, {"1536M", 1536 << 20, false}, {"2048", 2048 << 20, false}, {"1T", 1 << 40, false}, {"big", 0, true}, {"-1G", 0, true}}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestReportTableAndReady(t *testing.T) {
+	r := NewReport("tcg", []Finding{
+		{Check: "kvm", Status: Warn, Detail: "no kvm", Remedy: "get kvm"},
+		{Check: "iso fedora", Status: Fail, Detail: "HTTP 404", Remedy: "use --mirror"},
+	})
+	if r.Ready {
+		t.Error("a failed check left the report ready")
+	}
+	tab := r.Table()
+	for _, want := range []string{"kvm", "WARN", "→ get kvm", "FAIL", "NOT ready", "accelerator for builds: tcg"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+	if js, err := r.JSON(); err != nil || !strings.Contains(js, `"ready": false`) {
+		t.Errorf("JSON: %s %v", js, err)
+	}
+}

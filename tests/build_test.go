@@ -1,0 +1,219 @@
+//go:build e2e
+
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+)
+
+const testbedImage = "testbed-bookworm.qcow2"
+
+// The main job: a full template build of the testbed through `dagger call`, exported and checked
+// from the outside: formats, OVA structure, checksums, metadata, the scan's planted CVE, the
+// validation (offline inspection and boot test) and the provisioner's mark inside the image.
+func TestBuildTestbedEndToEnd(t *testing.T) {
+	mir := startMirror(t, testbedDir(t))
+	db := trivyDB(t)
+	out := filepath.Join(t.TempDir(), "out")
+	args := append([]string{"build", "--os", "testbed"}, mir.flags()...)
+	args = append(args, "--trivy-db", db, "--fail-on", "NONE", "--source-commit", "e2e-test-commit", "export", "--path", out)
+
+	cold := daggerCall(t, 70*time.Minute, args...)
+	cold.mustSucceed(t)
+	isoRequests, isoBytes := mir.count(testbedImage)
+	t.Logf("e2e: cold build %s; mirror served %d ISO request(s), %d bytes", cold.elapsed.Round(time.Second), isoRequests, isoBytes)
+
+	name := "testbed-12-x86_64"
+	for _, f := range []string{name + ".qcow2", name + ".vhd", name + ".ova", name + ".qcow2.sha256", name + ".qcow2.sha512",
+		name + ".vhd.sha256", name + ".ova.sha512", "metadata.json", "validation.txt", "scan/scan.json", "scan/sbom.cdx.json",
+		"scan/scan.txt", "logs/packer.log", "logs/serial.log"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("export lacks %s: %v", f, err)
+		}
+	}
+
+	t.Run("formats", func(t *testing.T) {
+		for file, want := range map[string]string{name + ".qcow2": "qcow2", name + ".vhd": "vpc"} {
+			info := qemuImgInfo(t, filepath.Join(out, file))
+			if info.Format != want {
+				t.Errorf("%s: format %q, want %q", file, info.Format, want)
+			}
+			if info.VirtualSize != 2<<30 {
+				t.Errorf("%s: virtual size %d, want 2 GiB (disk_size)", file, info.VirtualSize)
+			}
+		}
+		if c := qemuImgInfo(t, filepath.Join(out, name+".qcow2")).FormatSpecific.Data.CompressionType; c != "zstd" {
+			t.Errorf("qcow2 compression %q, want zstd", c)
+		}
+	})
+
+	t.Run("ova", func(t *testing.T) {
+		f, err := os.Open(filepath.Join(out, name+".ova"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		info, err := artifacts.InspectOVA(f) // re-hashes every member against the manifest
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range info.Members {
+			names = append(names, m.Name)
+		}
+		want := []string{name + ".ovf", name + ".mf", name + "-disk1.vmdk"}
+		if strings.Join(names, ",") != strings.Join(want, ",") {
+			t.Errorf("OVA members %v, want %v", names, want)
+		}
+	})
+
+	var md artifacts.Metadata
+	t.Run("metadata", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(out, "metadata.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md, err = artifacts.DecodeMetadata(raw); err != nil { // schema + cross-field checks
+			t.Fatal(err)
+		}
+		if err := artifacts.CheckArtifacts(md, out); err != nil { // sizes and digests of the real files
+			t.Fatal(err)
+		}
+		if md.OS.ID != "testbed" || md.Build.SourceCommit != "e2e-test-commit" || md.Build.Accelerator != "tcg" {
+			t.Errorf("metadata os/commit/accelerator: %+v %+v", md.OS, md.Build)
+		}
+		stages := map[string]bool{}
+		for _, s := range md.Build.Stages {
+			stages[s.Name] = true
+		}
+		for _, s := range []string{"accelerator", "fetch-iso", "toolchain", "packer-build", "validate", "scan", "convert", "checksums"} {
+			if !stages[s] {
+				t.Errorf("metadata lacks stage %q: %+v", s, md.Build.Stages)
+			}
+		}
+		if len(md.CloudStack) != 3 || md.Build.Tools["packer"] != "1.9.4" || md.Build.Tools["trivy"] != "0.57.1" {
+			t.Errorf("metadata cloudStack/tools: %+v %+v", md.CloudStack, md.Build.Tools)
+		}
+		for _, s := range md.Build.Stages {
+			t.Logf("e2e: stage %-12s %6.1fs", s.Name, s.Seconds)
+		}
+		for _, a := range md.Artifacts {
+			t.Logf("e2e: artifact %-28s %6.1f MiB (virtual %d MiB)", a.Name, float64(a.SizeBytes)/(1<<20), a.VirtualSizeBytes>>20)
+		}
+	})
+
+	t.Run("scan finds the planted CVE", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(out, "scan", "scan.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), "CVE-9999-0001") {
+			t.Fatalf("scan.json does not report the planted CVE-9999-0001")
+		}
+		found := false
+		if md.Scan != nil {
+			for _, v := range md.Scan.Vulnerabilities {
+				found = found || (v.ID == "CVE-9999-0001" && strings.HasPrefix(v.Package, "openssh"))
+			}
+		}
+		if !found {
+			t.Errorf("metadata scan summary lacks CVE-9999-0001 in openssh: %+v", md.Scan)
+		}
+		sbom, _ := os.ReadFile(filepath.Join(out, "scan", "sbom.cdx.json"))
+		if !strings.Contains(string(sbom), `"bomFormat": "CycloneDX"`) || !strings.Contains(string(sbom), "pkg:deb/debian/openssh-server") {
+			t.Errorf("sbom.cdx.json is not a CycloneDX SBOM listing openssh-server")
+		}
+	})
+
+	t.Run("validation passed", func(t *testing.T) {
+		raw, _ := os.ReadFile(filepath.Join(out, "validation.txt"))
+		for _, want := range []string{"PASS  qemu-img check", "PASS  CloudStack datasource configured", "PASS  no SSH host keys",
+			"PASS  machine-id empty", "PASS  provisioner ran (release mark)", "PASS  boots and cloud-init finishes",
+			"PASS  injected SSH key accepted", "PASS  injected password accepted"} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("validation.txt lacks %q:\n%s", want, raw)
+			}
+		}
+	})
+
+	t.Run("provisioner mark inside the image", func(t *testing.T) {
+		mark := readGuestFile(t, filepath.Join(out, name+".qcow2"), "/etc/cloudstack-template-release")
+		if !strings.Contains(mark, "testbed") {
+			t.Errorf("/etc/cloudstack-template-release = %q, want the testbed's build record", mark)
+		}
+	})
+
+	t.Run("warm rebuild", func(t *testing.T) {
+		out2 := filepath.Join(t.TempDir(), "out")
+		warmArgs := append(append([]string{}, args[:len(args)-1]...), out2)
+		warm := daggerCall(t, 30*time.Minute, warmArgs...)
+		warm.mustSucceed(t)
+		req2, bytes2 := mir.count(testbedImage)
+		t.Logf("e2e: warm build %s (%.1f%% of cold); new ISO requests %d, bytes %d",
+			warm.elapsed.Round(time.Second), 100*warm.elapsed.Seconds()/cold.elapsed.Seconds(), req2-isoRequests, bytes2-isoBytes)
+		if req2 != isoRequests {
+			t.Errorf("the warm build downloaded the ISO again (%d requests before, %d after)", isoRequests, req2)
+		}
+		a, _ := os.ReadFile(filepath.Join(out, name+".qcow2.sha256"))
+		b, _ := os.ReadFile(filepath.Join(out2, name+".qcow2.sha256"))
+		if string(a) != string(b) {
+			t.Errorf("a warm rebuild with nothing changed produced a different image: %s vs %s", a, b)
+		}
+	})
+
+	t.Run("severity gate trips", func(t *testing.T) {
+		gated := filepath.Join(t.TempDir(), "gated")
+		gateArgs := append([]string{"build", "--os", "testbed"}, mir.flags()...)
+		gateArgs = append(gateArgs, "--trivy-db", db, "--fail-on", "HIGH", "--source-commit", "e2e-test-commit", "export", "--path", gated)
+		daggerCall(t, 30*time.Minute, gateArgs...).mustFailWith(t, "CVE-9999-0001", "openssh")
+		if _, err := os.Stat(gated); !os.IsNotExist(err) {
+			t.Errorf("a build that failed its gate exported %s (err %v)", gated, err)
+		}
+	})
+}
+
+type imgInfo struct {
+	Format         string `json:"format"`
+	VirtualSize    int64  `json:"virtual-size"`
+	FormatSpecific struct {
+		Data struct {
+			CompressionType string `json:"compression-type"`
+		} `json:"data"`
+	} `json:"format-specific"`
+}
+
+func qemuImgInfo(t *testing.T, path string) imgInfo {
+	t.Helper()
+	out, err := exec.Command("qemu-img", "info", "--output=json", path).Output()
+	if err != nil {
+		t.Fatalf("qemu-img info %s: %v", path, err)
+	}
+	var info imgInfo
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// readGuestFile reads a file from the image's first partition (MBR, ext4) on the host, without
+// mounting or booting anything: qemu-img to raw, then debugfs at the partition's offset.
+func readGuestFile(t *testing.T, qcow2, path string) string {
+	t.Helper()
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", qcow2, raw).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img convert: %v\n%s", err, out)
+	}
+	out, err := exec.Command("debugfs", "-R", "cat "+path, raw+"?offset=1048576").CombinedOutput()
+	if err != nil {
+		t.Fatalf("debugfs cat %s: %v\n%s", path, err, out)
+	}
+	return string(out)
+}

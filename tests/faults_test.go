@@ -1,0 +1,188 @@
+//go:build e2e
+
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Bad input fails fast with a message that names the input and the valid choices.
+func TestFaultsBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		wants []string
+	}{
+		{"unknown OS", []string{"build", "--os", "plan9"},
+			[]string{`unknown OS "plan9": choose one of almalinux`, "testbed (fixture, debian-testbed)", "ubuntu (ubuntu-22.04"}},
+		{"unknown format", []string{"build", "--os", "testbed", "--formats", "qcow2,iso"},
+			[]string{`unknown format "iso": choose from qcow2, vhd, ova`}},
+		{"unknown severity", []string{"build", "--os", "testbed", "--fail-on", "SEVERE"},
+			[]string{`unknown severity "SEVERE": choose one of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, NONE`}},
+		{"conflicting flags", []string{"build", "--os", "testbed", "--skip-scan", "--trivy-db", "."},
+			[]string{"--skip-scan and --trivy-db contradict each other"}},
+		{"unknown accelerator", []string{"build", "--os", "testbed", "--accel", "hvf"},
+			[]string{`unknown accelerator "hvf": choose auto, kvm or tcg`}},
+		{"bad mirror", []string{"fetch-iso", "--os", "testbed", "--mirror", "ftp://isos.example"},
+			[]string{`mirror "ftp://isos.example" is not an http(s) URL`}},
+		{"unknown OS in filter", []string{"build-all", "--os-filter", "fedora,beos"},
+			[]string{`unknown OS "beos": choose one of`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := daggerCall(t, 10*time.Minute, tt.args...)
+			r.mustFailWith(t, tt.wants...)
+			if r.elapsed > 3*time.Minute {
+				t.Errorf("bad input took %s to be rejected", r.elapsed)
+			}
+		})
+	}
+}
+
+// --accel kvm where KVM cannot run a guest fails at once, with the probe's evidence.
+func TestFaultsKVMUnusable(t *testing.T) {
+	r := daggerCall(t, 15*time.Minute, "accelerator", "--accel", "kvm")
+	r.mustFailWith(t, "--accel kvm: KVM cannot run a guest on this engine", "/dev/kvm is present but a test guest did not boot under it", "use --accel tcg")
+	auto := daggerCall(t, 15*time.Minute, "accelerator").mustSucceed(t)
+	if !strings.Contains(auto, "accelerator: tcg") || !strings.Contains(auto, "kvm device: true, boots a guest: false") {
+		t.Errorf("auto decision on this host:\n%s", auto)
+	}
+}
+
+// Downloads: transient failures are retried, permanent ones named, corrupt ones leave nothing cached.
+func TestFaultsDownloads(t *testing.T) {
+	mir := startMirror(t, testbedDir(t))
+	// A path prefix gives each case its own URL, so its own cache entry: the main build's cached
+	// testbed does not hide these downloads.
+	prefix := fmt.Sprintf("%d", time.Now().UnixNano())
+	fetchArgs := func(sub string) []string {
+		return []string{"fetch-iso", "--os", "testbed",
+			"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
+			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "size"}
+	}
+	size := func() string {
+		st, err := os.Stat(filepath.Join(testbedDir(t), testbedImage))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(st.Size())
+	}()
+	iso := prefix + "-%s/" + testbedImage
+	sums := prefix + "-%s/SHA256SUMS"
+
+	t.Run("503 twice then success", func(t *testing.T) {
+		mir.inject(fmt.Sprintf(iso, "flaky"), fault{status: 503}, fault{status: 503})
+		r := daggerCall(t, 20*time.Minute, fetchArgs("flaky")...)
+		if got := strings.TrimSpace(r.mustSucceed(t)); got != size {
+			t.Errorf("fetched %s bytes, want %s", got, size)
+		}
+		if n, _ := mir.count(fmt.Sprintf(iso, "flaky")); n != 3 {
+			t.Errorf("ISO requests %d, want 3 (two 503s, one success)", n)
+		}
+		if !strings.Contains(r.stderr, "HTTP 503 Service Unavailable); retrying in") {
+			t.Errorf("retries were not logged:\n%s", tail(r.stderr, 40))
+		}
+	})
+
+	t.Run("persistent 404", func(t *testing.T) {
+		mir.inject(fmt.Sprintf(sums, "gone"), fault{status: 404})
+		r := daggerCall(t, 10*time.Minute, fetchArgs("gone")...)
+		r.mustFailWith(t, fmt.Sprintf("checksum file for testbed: GET http://testbed-mirror:%d/%s-gone/SHA256SUMS: HTTP 404 Not Found", mir.port, prefix))
+		if n, _ := mir.count(fmt.Sprintf(sums, "gone")); n != 1 {
+			t.Errorf("a 404 was requested %d times, want 1 (no retries for permanent errors)", n)
+		}
+	})
+
+	for _, c := range []struct {
+		name  string
+		f     fault
+		tries int
+		want  string
+	}{
+		// A truncated body is transient (retried five times), a bad digest is not.
+		{"truncated", fault{truncate: true}, 5, "body truncated after"},
+		{"wrong checksum", fault{corrupt: true}, 1, "the download is corrupt or was tampered with; nothing was cached"},
+	} {
+		t.Run(c.name+" caches nothing", func(t *testing.T) {
+			sub := strings.ReplaceAll(c.name, " ", "-")
+			path := fmt.Sprintf(iso, sub)
+			for i := 0; i < c.tries; i++ {
+				mir.inject(path, c.f)
+			}
+			daggerCall(t, 20*time.Minute, fetchArgs(sub)...).mustFailWith(t, c.want)
+			before, _ := mir.count(path)
+			// A later good run downloads again: nothing half-written was left in the cache.
+			r := daggerCall(t, 20*time.Minute, fetchArgs(sub)...)
+			if got := strings.TrimSpace(r.mustSucceed(t)); got != size {
+				t.Errorf("fetched %s bytes after the failure, want %s", got, size)
+			}
+			if after, _ := mir.count(path); after != before+1 {
+				t.Errorf("the good run made %d requests, want 1 (the failed one must not have cached anything)", after-before)
+			}
+		})
+	}
+}
+
+// brokenMirror serves an image that boots nothing, with a valid checksum file.
+func brokenMirror(t *testing.T) *mirror {
+	t.Helper()
+	dir := t.TempDir()
+	img := filepath.Join(dir, testbedImage)
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+testbedImage+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startMirror(t, dir)
+}
+
+// A guest that never answers SSH fails within the configured timeout, quoting its serial console;
+// nothing is exported.
+func TestFaultsGuestNeverAnswersSSH(t *testing.T) {
+	mir := brokenMirror(t)
+	out := filepath.Join(t.TempDir(), "out")
+	args := append([]string{"build", "--os", "testbed", "--ssh-timeout", "45s", "--skip-scan"}, mir.flags()...)
+	r := daggerCall(t, 20*time.Minute, append(args, "export", "--path", out)...)
+	r.mustFailWith(t, "packer build of testbed (accelerator tcg)", "Timeout waiting for SSH", "guest serial console, last 25 lines", "No bootable device")
+	if r.elapsed > 10*time.Minute {
+		t.Errorf("an SSH timeout of 45s took %s to surface", r.elapsed)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed build exported %s", out)
+	}
+}
+
+// The boot test fails on a broken image, naming the check and showing the console.
+func TestFaultsValidateBrokenImage(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "blank.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v\n%s", err, out)
+	}
+	r := daggerCall(t, 20*time.Minute, "validate", "--image", img, "--accel", "tcg", "--boot-timeout", "60s")
+	r.mustFailWith(t, "validation failed", "boots and cloud-init finishes", "no cloud-init final message within 60s", "No bootable device", "guest filesystem readable")
+}
+
+// build-all with one broken OS: the others finish, the summary names the failure, the call fails.
+func TestFaultsBuildAllOneBroken(t *testing.T) {
+	mir := startMirror(t, testbedDir(t))
+	db := trivyDB(t)
+	args := append([]string{"build-all", "--os-filter", "testbed,fedora", "--formats", "qcow2", "--trivy-db", db, "--fail-on", "NONE"}, mir.flags()...)
+	r := daggerCall(t, 60*time.Minute, append(args, "entries")...)
+	// fedora's files are not on the testbed mirror: it fails; testbed builds.
+	r.mustFailWith(t, "1 of 2 builds failed", "testbed  ok", "fedora   FAILED", "HTTP 404 Not Found", "1 built, 1 failed")
+}
