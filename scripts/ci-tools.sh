@@ -4,7 +4,7 @@
 # "$dir/actionlint").
 #
 #   actionlint  v1.7.12, lints .github/workflows/*.yml   (built from the Go module proxy)
-#   shellcheck  actionlint runs it on every `run:` block   (Debian package, shellcheck)
+#   ShellCheck  actionlint runs it on every `run:` block   (Debian package, shellcheck)
 #   jq          the CI matrix filter ci/matrix.jq           (Debian package, jq)
 #
 # actionlint is built inside its downloaded module directory so its own go.mod governs the build (the
