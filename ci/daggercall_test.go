@@ -82,14 +82,14 @@ func TestExtractCalls(t *testing.T) {
 		name, text string
 		want       []string // each call's words, space-joined
 	}{
-		{"simple", "dagger call list --json > catalogue.json", []string{"list --json"}},
+		{"simple", "dagger call list --format json > catalogue.json", []string{"list --format json"}},
 		{"continuations", "dagger call build --os \"$OS_ID\" \\\n  --formats \"$PACKER_FORMAT\" \\\n  export --path \"out/$OS_ID\"",
 			[]string{"build --os $OS_ID --formats $PACKER_FORMAT export --path out/$OS_ID"}},
 		{"global flags", "dagger --progress plain call -m . list", []string{"-m . list"}},
-		{"pipe and and", "x=1 && dagger call list --json | jq . ; dagger call build --os a", []string{"list --json", "build --os a"}},
+		{"pipe and and", "x=1 && dagger call list --format json | jq . ; dagger call build --os a", []string{"list --format json", "build --os a"}},
 		{"comment", "# dagger call nope\necho hi # dagger call nope", nil},
 		{"quoted is text", `echo "dagger call nope"`, nil},
-		{"substitution", `ids=$(dagger call list --json)`, []string{"list --json"}},
+		{"substitution", `ids=$(dagger call list --format json)`, []string{"list --format json"}},
 		{"not call", "dagger version; dagger functions", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestCheckCallRejects(t *testing.T) {
 	}{
 		{"valid build", `dagger call build --os x --skip-validation="$SKIP_VALIDATION" --source-commit abc export --path out/x`, true, ""},
 		{"valid bool without value", `dagger call build --os x --skip-scan --formats qcow2 export --path out`, true, ""},
-		{"valid list", `dagger call list --json`, true, ""},
+		{"valid list", `dagger call list --format json`, true, ""},
 		{"valid constructor flag", `dagger call --source=. build-all --os-filter all --trivy-db ./db export --path out`, true, ""},
 		{"valid chained core call", `dagger call toolchain --packer-version 1.9.4 with-exec --args packer,version stdout`, true, ""},
 		{"renamed function", `dagger call bild --os x`, false, `no function "bild"`},

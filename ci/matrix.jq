@@ -1,4 +1,4 @@
-# The CI build matrix, from the module's own catalogue: `dagger call list --json | jq -c --arg filter
+# The CI build matrix, from the module's own catalogue: `dagger call list --format json | jq -c --arg filter
 # "$OS_FILTER" -f ci/matrix.jq` prints a JSON array of OS IDs. Used by GitHub Actions, GitLab CI and
 # Buildkite alike, so no CI keeps a hand-written list of operating systems.
 #

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 )
 
-// Entry is the machine-readable description of one OS, as `list --json` prints it.
+// Entry is the machine-readable description of one OS, as `list --format json` prints it.
 type Entry struct {
 	ID               string   `json:"id"`
 	Aliases          []string `json:"aliases"`

@@ -31,7 +31,7 @@ done`
 // Doctor checks, in seconds, whether this engine can build templates and how fast: engine platform,
 // KVM (a real boot probe, the one build's --accel auto uses), privileged execs, free disk, reachability
 // of the installers and checksum files (or the mirror), tool versions and cached ISOs. Table for people,
-// --json for machines. Never cached.
+// --format json for machines. Never cached.
 // +cache="never"
 func (m *CloudstackTemplates) Doctor(
 	ctx context.Context,
@@ -44,10 +44,13 @@ func (m *CloudstackTemplates) Doctor(
 	// Service answering for the mirror's host name, e.g. tcp://localhost:8383.
 	// +optional
 	mirrorService *dagger.Service,
-	// Print JSON for machines instead of a table.
-	// +optional
-	json bool,
+	// Output format: table (for people) or json (for machines).
+	// +default="table"
+	format string,
 ) (string, error) {
+	if format != "table" && format != "json" {
+		return "", fmt.Errorf("unknown --format %q: choose table or json", format)
+	}
 	defs, err := osdefs.Select(os)
 	if err != nil {
 		return "", err
@@ -73,7 +76,7 @@ func (m *CloudstackTemplates) Doctor(
 	findings = append(findings, toolFinding(ctx), m.cacheFinding(ctx))
 
 	r := plan.NewReport(dec.Accel, findings)
-	if json {
+	if format == "json" {
 		return r.JSON()
 	}
 	return r.Table(), nil

@@ -36,14 +36,17 @@ func New(
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,
 // how each installer is verified, and the output formats.
 func (m *CloudstackTemplates) List(
-	// Print JSON for machines instead of a table for people.
-	// +optional
-	json bool,
+	// Output format: table (for people) or json (for machines, e.g. CI matrices).
+	// +default="table"
+	format string,
 ) (string, error) {
-	if json {
+	switch format {
+	case "json":
 		return osdefs.CatalogueJSON()
+	case "table":
+		return osdefs.CatalogueTable(), nil
 	}
-	return osdefs.CatalogueTable(), nil
+	return "", fmt.Errorf("unknown --format %q: choose table or json", format)
 }
 
 // Fetch an OS installer ISO (or, for the testbed, its disk image), verified against the vendor's

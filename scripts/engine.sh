@@ -143,10 +143,18 @@ make_rootfs() {
 
 go_release_dir() {
   # The official Go release, as the Go module proxy serves it (the same zip `GOTOOLCHAIN` fetches).
-  local d
-  d=$(module_dir "golang.org/toolchain@v0.0.1-go$GO_IMAGE_VERSION.linux-amd64") || true
-  if [ -z "$d" ] || [ ! -x "$d/bin/go" ]; then fail "the Go module proxy did not serve Go $GO_IMAGE_VERSION"; fi
-  echo "$d"
+  # Module zips carry no file modes: restore the executables in a copy.
+  local dest="$HOME_DIR/go$GO_IMAGE_VERSION" d
+  if [ ! -x "$dest/bin/go" ]; then
+    d=$(module_dir "golang.org/toolchain@v0.0.1-go$GO_IMAGE_VERSION.linux-amd64") || true
+    if [ -z "$d" ] || [ ! -f "$d/bin/go" ]; then fail "the Go module proxy did not serve Go $GO_IMAGE_VERSION"; fi
+    rm -rf "$dest.tmp"
+    cp -r "$d" "$dest.tmp"
+    chmod -R u+w "$dest.tmp"
+    chmod +x "$dest.tmp"/bin/* "$dest.tmp"/pkg/tool/linux_amd64/*
+    mv "$dest.tmp" "$dest"
+  fi
+  echo "$dest"
 }
 
 build_bootstrap_tool() {

@@ -116,6 +116,9 @@ LABEL linux
   APPEND root=LABEL=root rw console=tty0 console=ttyS0,115200
 EOF
   umount "$mnt"
+  losetup -d "$loop"
+  rmdir "$mnt"
+  trap - RETURN
   # zstd-compressed qcow2: a third of the bytes to serve; Packer converts it while copying.
   qemu-img convert -f raw -O qcow2 -c -o compression_type=zstd "$raw" "$OUT/$IMAGE.tmp"
   rm -f "$raw"

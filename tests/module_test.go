@@ -34,24 +34,24 @@ func TestModuleFunctionsHaveHelp(t *testing.T) {
 	}
 }
 
-// list --json is what CI matrices are computed from.
+// list --format json is what CI matrices are computed from.
 func TestModuleListJSON(t *testing.T) {
-	out := daggerCall(t, 10*time.Minute, "list", "--json").mustSucceed(t)
+	out := daggerCall(t, 10*time.Minute, "list", "--format", "json").mustSucceed(t)
 	var entries []struct {
 		ID      string `json:"id"`
 		Fixture bool   `json:"fixture"`
 		Formats []string
 	}
 	if err := json.Unmarshal([]byte(out), &entries); err != nil {
-		t.Fatalf("list --json is not JSON: %v\n%s", err, out)
+		t.Fatalf("list --format json is not JSON: %v\n%s", err, out)
 	}
 	ids := map[string]bool{}
 	for _, e := range entries {
 		ids[e.ID] = true
 	}
-	for _, want := range []string{"ubuntu", "almalinux", "rocky", "centos-stream", "fedora", "testbed"} {
+	for _, want := range []string{"ubuntu-22.04", "almalinux-9", "rocky-9", "centos-stream-9", "fedora-41", "testbed"} {
 		if !ids[want] {
-			t.Errorf("list --json lacks %q: %v", want, ids)
+			t.Errorf("list --format json lacks %q: %v", want, ids)
 		}
 	}
 	table := daggerCall(t, 5*time.Minute, "list").mustSucceed(t)
