@@ -209,7 +209,9 @@ seed_registry() {
     return 0
   fi
   say "publishing debian:bookworm-slim and golang:$GO_IMAGE_VERSION-bookworm to the mirror"
-  engine_env "$BIN_DIR/cst-engine-bootstrap" seed --rootfs "$ROOTFS" --goroot "$(go_release_dir)" \
+  local goroot
+  goroot=$(go_release_dir) || exit 1
+  engine_env "$BIN_DIR/cst-engine-bootstrap" seed --rootfs "$ROOTFS" --goroot "$goroot" \
     --go-version "$GO_IMAGE_VERSION" --registry "$REGISTRY_ADDR" >"$LOG_DIR/seed.log" 2>&1 \
     || { tail -30 "$LOG_DIR/seed.log" >&2; fail "seeding the registry failed (log: $LOG_DIR/seed.log)"; }
 }

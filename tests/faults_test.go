@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +69,12 @@ func TestFaultsDownloads(t *testing.T) {
 			"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
 			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "size"}
 	}
-	size := func() string {
+	size := func() int64 {
 		st, err := os.Stat(filepath.Join(testbedDir(t), testbedImage))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprint(st.Size())
+		return st.Size()
 	}()
 	iso := prefix + "-%s/" + testbedImage
 	sums := prefix + "-%s/SHA256SUMS"
@@ -81,8 +82,8 @@ func TestFaultsDownloads(t *testing.T) {
 	t.Run("503 twice then success", func(t *testing.T) {
 		mir.inject(fmt.Sprintf(iso, "flaky"), fault{status: 503}, fault{status: 503})
 		r := daggerCall(t, 20*time.Minute, fetchArgs("flaky")...)
-		if got := strings.TrimSpace(r.mustSucceed(t)); got != size {
-			t.Errorf("fetched %s bytes, want %s", got, size)
+		if got := fetchedSize(t, r.mustSucceed(t)); got != size {
+			t.Errorf("fetched %d bytes, want %d", got, size)
 		}
 		if n, _ := mir.count(fmt.Sprintf(iso, "flaky")); n != 3 {
 			t.Errorf("ISO requests %d, want 3 (two 503s, one success)", n)
@@ -121,14 +122,24 @@ func TestFaultsDownloads(t *testing.T) {
 			before, _ := mir.count(path)
 			// A later good run downloads again: nothing half-written was left in the cache.
 			r := daggerCall(t, 20*time.Minute, fetchArgs(sub)...)
-			if got := strings.TrimSpace(r.mustSucceed(t)); got != size {
-				t.Errorf("fetched %s bytes after the failure, want %s", got, size)
+			if got := fetchedSize(t, r.mustSucceed(t)); got != size {
+				t.Errorf("fetched %d bytes after the failure, want %d", got, size)
 			}
 			if after, _ := mir.count(path); after != before+1 {
 				t.Errorf("the good run made %d requests, want 1 (the failed one must not have cached anything)", after-before)
 			}
 		})
 	}
+}
+
+// fetchedSize reads `fetch-iso ... size` output (the CLI may print large integers as floats).
+func fetchedSize(t *testing.T, out string) int64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	if err != nil {
+		t.Fatalf("fetch-iso size printed %q", out)
+	}
+	return int64(f)
 }
 
 // brokenMirror serves an image that boots nothing, with a valid checksum file.
