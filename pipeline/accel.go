@@ -15,10 +15,12 @@ import (
 // then hang or crash stock guest kernels. Output: key=value lines for plan.ParseProbe.
 const kvmProbeScript = `
 echo "arch=$(uname -m)"
-if [ ! -c /dev/kvm ] || ! { exec 3<>/dev/kvm; } 2>/dev/null; then
-  echo device=no; echo boots=no; echo "detail=/dev/kvm is missing or cannot be opened in a privileged container"; exit 0
+if [ ! -c /dev/kvm ]; then
+  echo device=no; echo boots=no; echo "detail=no /dev/kvm in a privileged container"; exit 0
 fi
-exec 3>&-
+if ! err=$( ( : <>/dev/kvm ) 2>&1 ); then
+  echo device=no; echo boots=no; echo "detail=/dev/kvm cannot be opened (${err##*: }): the host has no KVM driver loaded"; exit 0
+fi
 echo device=yes
 mkdir -p /probe/bin && cp /bin/busybox /probe/bin/busybox
 printf '#!/bin/busybox sh\n/bin/busybox echo CST-KVM-PROBE-OK\n/bin/busybox poweroff -f\n' > /probe/init
