@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e || bench
 
 // Package tests runs cloudstack-templates for real: Go code against the engine, `dagger call` on the
 // module, whole template builds of the offline testbed OS. scripts/test.sh brings up the engine and
@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 )
+
+// testbedImage is the file name the testbed mirror serves.
+const testbedImage = "testbed-bookworm.qcow2"
 
 // repoRoot is the module's directory (tests/ is one level down).
 func repoRoot(t *testing.T) string {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench.sh — measure the pipeline on the testbed and print a table; the JSON lands in bench/results.json.
+#
+#   scripts/bench.sh                    true cold start: prunes the engine's cache first (~30 min)
+#   CST_BENCH_PRUNE=0 scripts/bench.sh  keep the engine cache (the "cold" figure is then not cold)
+#
+# Measures: cold vs warm `build --os testbed`, ISO requests and bytes on a rebuild (counted by the
+# test mirror), pipeline overhead against a raw `packer build` of the same template, three builds in
+# parallel vs sequentially, and compressed vs raw sizes per format. Nothing is asserted about speed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+TOOLS_BIN=$(bash scripts/tools.sh)
+export PATH="$TOOLS_BIN:$PATH"
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends qemu-system-x86 qemu-utils >/dev/null
+fi
+eval "$(bash scripts/engine.sh up)"
+bash scripts/testbed.sh build
+export CST_TESTBED_DIR CST_BENCH_JSON
+CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
+mkdir -p bench
+CST_BENCH_JSON="$PWD/bench/results.json"
+go test -count=1 -tags bench -run TestBenchmark -timeout 150m -v ./tests/ 2>&1 | tee bench/last-run.log
+echo "JSON: $CST_BENCH_JSON"

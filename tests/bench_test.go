@@ -1,0 +1,191 @@
+//go:build bench
+
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
+)
+
+// benchResult is one measured figure.
+type benchResult struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// TestBenchmark measures the pipeline on the testbed and prints a table (and writes JSON to
+// $CST_BENCH_JSON): cold vs warm build, ISO traffic on a rebuild, overhead against a raw Packer build,
+// parallel vs sequential builds, compressed vs raw sizes. It asserts nothing about speed: it reports.
+// Run it with scripts/bench.sh.
+func TestBenchmark(t *testing.T) {
+	var results []benchResult
+	add := func(name string, v float64, unit, note string) {
+		results = append(results, benchResult{name, v, unit, note})
+		t.Logf("bench: %-44s %10.2f %-6s %s", name, v, unit, note)
+	}
+	mir := startMirror(t, testbedDir(t))
+	db := trivyDB(t)
+	out := filepath.Join(t.TempDir(), "cold")
+	args := append([]string{"build", "--os", "testbed"}, mir.flags()...)
+	args = append(args, "--trivy-db", db, "--fail-on", "NONE", "export", "--path")
+
+	if os.Getenv("CST_BENCH_PRUNE") != "0" {
+		// A true cold start: no layer, no toolchain build, no cached ISO on the engine.
+		if r := daggerCallRaw(t, 10*time.Minute, "core", "engine", "local-cache", "prune"); r.err != nil {
+			t.Fatalf("prune the engine cache: %v\n%s", r.err, tail(r.stderr, 20))
+		}
+	}
+	cold := daggerCall(t, 90*time.Minute, append(args, out)...)
+	cold.mustSucceed(t)
+	req1, bytes1 := mir.count(testbedImage)
+	warm := daggerCall(t, 30*time.Minute, append(args, filepath.Join(t.TempDir(), "warm"))...)
+	warm.mustSucceed(t)
+	req2, bytes2 := mir.count(testbedImage)
+	add("build testbed, cold", cold.elapsed.Seconds(), "s", coldNote())
+	add("build testbed, warm (nothing changed)", warm.elapsed.Seconds(), "s", fmt.Sprintf("%.1f%% of cold (goal ≤ 3%%)", 100*warm.elapsed.Seconds()/cold.elapsed.Seconds()))
+	add("ISO requests on the first build", float64(req1), "req", fmt.Sprintf("%d bytes", bytes1))
+	add("ISO requests on the second build", float64(req2-req1), "req", fmt.Sprintf("%d bytes (goal: zero)", bytes2-bytes1))
+
+	// Pipeline overhead: the packer-build function with its toolchain and ISO cached but the Packer
+	// run itself forced (a distinct --ssh-timeout changes its cache key) vs raw `packer build` of the
+	// same rendered template on this machine.
+	bust := fmt.Sprintf("%dm", 20+time.Now().Unix()%1000)
+	pipe := daggerCall(t, 30*time.Minute, append(append([]string{"packer-build", "--os", "testbed", "--accel", "tcg", "--ssh-timeout", bust}, mir.flags()...), "entries")...)
+	pipe.mustSucceed(t)
+	raw := rawPackerBuild(t)
+	add("packer-build via the pipeline (Packer run not cached)", pipe.elapsed.Seconds(), "s", "")
+	add("raw packer build, same template, same machine", raw.Seconds(), "s", "")
+	add("pipeline overhead", pipe.elapsed.Seconds()/raw.Seconds(), "x", "goal ≤ 1.15x")
+
+	// Three builds at once vs one after the other (distinct cache keys force real Packer runs).
+	var seq time.Duration
+	for i := 0; i < 3; i++ {
+		r := daggerCall(t, 30*time.Minute, append(append([]string{"packer-build", "--os", "testbed", "--accel", "tcg", "--ssh-timeout", fmt.Sprintf("%s%ds", bust, i+1)}, mir.flags()...), "entries")...)
+		r.mustSucceed(t)
+		seq += r.elapsed
+	}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			daggerCall(t, 30*time.Minute, append(append([]string{"packer-build", "--os", "testbed", "--accel", "tcg", "--ssh-timeout", fmt.Sprintf("%s%ds", bust, i+11)}, mir.flags()...), "entries")...).mustSucceed(t)
+		}(i)
+	}
+	wg.Wait()
+	par := time.Since(t0)
+	add("3 testbed Packer builds, sequential", seq.Seconds(), "s", "")
+	add("3 testbed Packer builds, parallel", par.Seconds(), "s", fmt.Sprintf("%.2fx faster on %d cores", seq.Seconds()/par.Seconds(), runtime.NumCPU()))
+
+	// Sizes: each artifact against the raw disk's allocated bytes.
+	rawImg := filepath.Join(t.TempDir(), "disk.raw")
+	name := "testbed-12-x86_64"
+	if b, err := exec.Command("qemu-img", "convert", "-O", "raw", filepath.Join(out, name+".qcow2"), rawImg).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img convert: %v\n%s", err, b)
+	}
+	allocated := allocatedBytes(t, rawImg)
+	add("raw disk, allocated", float64(allocated)/(1<<20), "MiB", "2 GiB virtual")
+	for _, f := range []string{".qcow2", ".vhd", ".ova"} {
+		st, err := os.Stat(filepath.Join(out, name+f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(strings.TrimPrefix(f, ".")+" artifact", float64(st.Size())/(1<<20), "MiB", fmt.Sprintf("%.0f%% of raw allocated", 100*float64(st.Size())/float64(allocated)))
+	}
+
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "MEASURE\tVALUE\tUNIT\tNOTE")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%.2f\t%s\t%s\n", r.Name, r.Value, r.Unit, r.Note)
+	}
+	_ = w.Flush()
+	fmt.Println(b.String())
+	if p := os.Getenv("CST_BENCH_JSON"); p != "" {
+		data, _ := json.MarshalIndent(map[string]any{"machine": machine(), "date": time.Now().UTC(), "results": results}, "", "  ")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = artifacts.MetadataSchemaVersion
+}
+
+func coldNote() string {
+	if os.Getenv("CST_BENCH_PRUNE") == "0" {
+		return "engine cache NOT pruned (CST_BENCH_PRUNE=0)"
+	}
+	return "engine cache pruned first: includes building Packer and Trivy from source"
+}
+
+func machine() string {
+	out, _ := exec.Command("sh", "-c", "uname -srm; nproc; free -g | awk '/Mem/ {print $2 \" GiB\"}'").Output()
+	return strings.Join(strings.Fields(string(out)), " ")
+}
+
+func allocatedBytes(t *testing.T, path string) int64 {
+	out, err := exec.Command("du", "-B1", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	fmt.Sscanf(string(out), "%d", &n)
+	return n
+}
+
+// rawPackerBuild runs the testbed's rendered template with the host's Packer, as a hand-written
+// Packer repository would.
+func rawPackerBuild(t *testing.T) time.Duration {
+	t.Helper()
+	d, err := osdefs.Lookup("testbed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcl, err := osdefs.RenderPacker(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, osdefs.TemplateFile), hcl, 0o644))
+	must(os.MkdirAll(filepath.Join(dir, "scripts"), 0o755))
+	for _, s := range d.Provisioners {
+		b, err := guest.Scripts.ReadFile(s)
+		must(err)
+		must(os.WriteFile(filepath.Join(dir, "scripts", s), b, 0o755))
+	}
+	img := filepath.Join(testbedDir(t), testbedImage)
+	sums, err := os.ReadFile(filepath.Join(testbedDir(t), "SHA256SUMS"))
+	must(err)
+	digest, err := osdefs.LookupChecksum(sums, "sha256", testbedImage)
+	must(err)
+	cmd := exec.Command("packer", "build", "-color=false", "-var", "accelerator=tcg", "-var", "iso_url="+img,
+		"-var", "iso_checksum=sha256:"+digest, "-var", "output_dir="+filepath.Join(dir, "output"),
+		"-var", "serial_log="+filepath.Join(dir, "serial.log"), osdefs.TemplateFile)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	t0 := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("raw packer build: %v\n%s", err, tail(string(out), 40))
+	}
+	return time.Since(t0)
+}
