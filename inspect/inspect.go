@@ -177,6 +177,8 @@ func BootResult(out string) []Check {
 	return []Check{
 		{Name: "boots and cloud-init finishes", Passed: kv["cloudinit_done"] == "yes", Evidence: evidence(kv["cloudinit_detail"])},
 		{Name: "injected SSH key accepted", Passed: kv["ssh_key"] == "yes", Evidence: kv["ssh_key_detail"]},
+		{Name: "cloud-init reports no errors", Passed: kv["ssh_key"] == "yes" && strings.HasSuffix(kv["ssh_key_detail"], "status: done"),
+			Evidence: evidence("cloud-init status over SSH: " + strings.TrimPrefix(kv["ssh_key_detail"], "key login as root: "))},
 		{Name: "injected password accepted", Passed: kv["ssh_password"] == "yes", Evidence: kv["ssh_password_detail"]},
 	}
 }

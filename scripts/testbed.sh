@@ -85,6 +85,8 @@ disable_root: false
 ssh_pwauth: true
 users: []
 EOF
+  # minbase has no locale data; C.UTF-8 is built into glibc, so cloud-init's locale module succeeds.
+  printf 'locale: C.UTF-8\n' >"$r/etc/cloud/cloud.cfg.d/90-testbed-locale.cfg"
   rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/*_Packages
 }
 

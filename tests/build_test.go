@@ -136,7 +136,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		raw, _ := os.ReadFile(filepath.Join(out, "validation.txt"))
 		for _, want := range []string{"PASS  qemu-img check", "PASS  CloudStack datasource configured", "PASS  no SSH host keys",
 			"PASS  machine-id empty", "PASS  provisioner ran (release mark)", "PASS  boots and cloud-init finishes",
-			"PASS  injected SSH key accepted", "PASS  injected password accepted"} {
+			"PASS  injected SSH key accepted", "PASS  cloud-init reports no errors", "PASS  injected password accepted"} {
 			if !strings.Contains(string(raw), want) {
 				t.Errorf("validation.txt lacks %q:\n%s", want, raw)
 			}
