@@ -13,7 +13,8 @@
 # two cores): it runs under `flock /tmp/cst-heavy.lock` so concurrent heavy builds queue up.
 set -euo pipefail
 
-PACKER_VERSION="${PACKER_VERSION:-v1.9.4}"
+PACKER_VERSION="v${PACKER_VERSION:-1.9.4}"
+PACKER_VERSION="v${PACKER_VERSION#v}"
 TOOLS_DIR="${CST_TOOLS_DIR:-/var/lib/cloudstack-templates/tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 mkdir -p "$BIN_DIR"
