@@ -36,7 +36,7 @@ type buildOptions struct {
 // Returns the directory to export.
 func (m *CloudstackTemplates) Build(
 	ctx context.Context,
-	// OS to build (an ID or alias from `list`).
+	// OS to build (an ID or alias, see the list function).
 	os string,
 	// Output formats, comma-separated (qcow2, vhd, ova), or all. CI passes $PACKER_FORMAT.
 	// +default="all"

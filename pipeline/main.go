@@ -54,7 +54,7 @@ func (m *CloudstackTemplates) List(
 // same file downloads nothing. A failed or corrupt download leaves nothing in the cache.
 func (m *CloudstackTemplates) FetchIso(
 	ctx context.Context,
-	// OS to fetch (an ID or alias from `list`).
+	// OS to fetch (an ID or alias, see the list function).
 	os string,
 	// Flat mirror that replaces the vendor location: the installer, its checksum file and signature
 	// side by side under this URL (for air-gapped networks).
@@ -110,7 +110,7 @@ func (m *CloudstackTemplates) Accelerator(
 // image, Packer's log and the guest's serial console log.
 func (m *CloudstackTemplates) PackerBuild(
 	ctx context.Context,
-	// OS to build (an ID or alias from `list`).
+	// OS to build (an ID or alias, see the list function).
 	os string,
 	// Installer to use instead of fetching it (it is still checked against the checksum file).
 	// +optional
