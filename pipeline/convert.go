@@ -31,6 +31,7 @@ esac
 // ovaScript packs descriptor, manifest and disk, in that order (OVF 1.0: the descriptor first).
 const ovaScript = `set -eu
 name=$1
+mkdir -p /out
 cd /pack
 tar --format=ustar --owner=0 --group=0 --numeric-owner -cf "/out/.$name.ova" "$name.ovf" "$name.mf" "$name-disk1.vmdk"
 mv "/out/.$name.ova" "/out/$name.ova"
