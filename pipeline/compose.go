@@ -35,6 +35,12 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if o.skipScan && o.trivyDB != nil {
 		return nil, fmt.Errorf("--skip-scan and --trivy-db contradict each other: drop one")
 	}
+	if o.sourceCommit == "" {
+		o.sourceCommit = "unknown"
+	}
+	if !artifacts.IsLowerHex(o.sourceCommit, 40) && !artifacts.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
+		return nil, fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", o.sourceCommit)
+	}
 	log := stageLogger(d.ID)
 	pr, err := m.packerBuild(ctx, buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
 		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout})
@@ -104,11 +110,18 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 
 	var records []artifacts.Artifact
 	if err := stage("checksums", func() error {
+		src, err := qemuImgInfo(ctx, pr.image, "image.qcow2")
+		if err != nil {
+			return err
+		}
 		for _, f := range formats {
 			file := name + "." + string(f)
 			rec, sums, err := describeArtifact(ctx, converted.File(file), file, f)
 			if err != nil {
 				return err
+			}
+			if f == osdefs.FormatOVA {
+				rec.VirtualSizeBytes = src.VirtualSize // the OVF's disk capacity
 			}
 			records = append(records, rec)
 			out = out.WithFile(file, converted.File(file)).

@@ -23,7 +23,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	db := trivyDB(t)
 	out := filepath.Join(t.TempDir(), "out")
 	args := append([]string{"build", "--os", "testbed"}, mir.flags()...)
-	args = append(args, "--trivy-db", db, "--fail-on", "NONE", "--source-commit", "e2e-test-commit", "export", "--path", out)
+	args = append(args, "--trivy-db", db, "--fail-on", "NONE", "--source-commit", testCommit, "export", "--path", out)
 
 	cold := daggerCall(t, 70*time.Minute, args...)
 	cold.mustSucceed(t)
@@ -86,7 +86,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		if err := artifacts.CheckArtifacts(md, out); err != nil { // sizes and digests of the real files
 			t.Fatal(err)
 		}
-		if md.OS.ID != "testbed" || md.Build.SourceCommit != "e2e-test-commit" || md.Build.Accelerator != "tcg" {
+		if md.OS.ID != "testbed" || md.Build.SourceCommit != testCommit || md.Build.Accelerator != "tcg" {
 			t.Errorf("metadata os/commit/accelerator: %+v %+v", md.OS, md.Build)
 		}
 		stages := map[string]bool{}
@@ -171,7 +171,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	t.Run("severity gate trips", func(t *testing.T) {
 		gated := filepath.Join(t.TempDir(), "gated")
 		gateArgs := append([]string{"build", "--os", "testbed"}, mir.flags()...)
-		gateArgs = append(gateArgs, "--trivy-db", db, "--fail-on", "HIGH", "--source-commit", "e2e-test-commit", "export", "--path", gated)
+		gateArgs = append(gateArgs, "--trivy-db", db, "--fail-on", "HIGH", "--source-commit", testCommit, "export", "--path", gated)
 		daggerCall(t, 30*time.Minute, gateArgs...).mustFailWith(t, "CVE-9999-0001", "openssh")
 		if _, err := os.Stat(gated); !os.IsNotExist(err) {
 			t.Errorf("a build that failed its gate exported %s (err %v)", gated, err)
@@ -216,3 +216,6 @@ func readGuestFile(t *testing.T, qcow2, path string) string {
 	}
 	return string(out)
 }
+
+// testCommit is what the e2e builds record as their source revision.
+const testCommit = "0123456789abcdef0123456789abcdef01234567"

@@ -30,6 +30,8 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{`unknown severity "SEVERE": choose one of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, NONE`}},
 		{"conflicting flags", []string{"build", "--os", "testbed", "--skip-scan", "--trivy-db", "."},
 			[]string{"--skip-scan and --trivy-db contradict each other"}},
+		{"bad source commit", []string{"build", "--os", "testbed", "--source-commit", "main"},
+			[]string{`--source-commit "main" is not a git commit ID (40 or 64 lower-case hex digits)`}},
 		{"unknown accelerator", []string{"build", "--os", "testbed", "--accel", "hvf"},
 			[]string{`unknown accelerator "hvf": choose auto, kvm or tcg`}},
 		{"bad mirror", []string{"fetch-iso", "--os", "testbed", "--mirror", "ftp://isos.example"},
