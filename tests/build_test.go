@@ -45,7 +45,8 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 			if info.Format != want {
 				t.Errorf("%s: format %q, want %q", file, info.Format, want)
 			}
-			if info.VirtualSize != 2<<30 {
+			// disk_size is 2 GiB; VHD rounds up to its CHS geometry (under 1 MiB more).
+			if info.VirtualSize < 2<<30 || info.VirtualSize > 2<<30+1<<20 {
 				t.Errorf("%s: virtual size %d, want 2 GiB (disk_size)", file, info.VirtualSize)
 			}
 		}
