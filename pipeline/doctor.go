@@ -182,7 +182,7 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 			case code == "200" || code == "206":
 				f.Status, f.Detail = plan.Pass, u.url+" reachable"
 			case code == "000":
-				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no answer within 15s)"
+				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no HTTP answer within 15s)"
 				f.Remedy = "check the engine's network or proxy, or serve the files from a mirror (--mirror)"
 			default:
 				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
@@ -221,10 +221,19 @@ func (m *CloudstackTemplates) cacheFinding(ctx context.Context) plan.Finding {
 		return f
 	}
 	var names []string
+	count := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if fs := strings.Fields(line); len(fs) == 2 {
 			os, _, _ := strings.Cut(fs[0], "/")
-			names = append(names, os)
+			if count[os] == 0 {
+				names = append(names, os)
+			}
+			count[os]++
+		}
+	}
+	for i, n := range names {
+		if count[n] > 1 {
+			names[i] = fmt.Sprintf("%s (%d versions)", n, count[n])
 		}
 	}
 	if len(names) == 0 {

@@ -1,0 +1,91 @@
+//go:build e2e
+
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+type doctorReport struct {
+	Findings []struct {
+		Check, Status, Detail, Remedy string
+	}
+	Accelerator string
+	Ready       bool
+}
+
+func runDoctor(t *testing.T, args ...string) doctorReport {
+	t.Helper()
+	out := daggerCall(t, 15*time.Minute, append([]string{"doctor", "--format", "json"}, args...)...).mustSucceed(t)
+	var r doctorReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("doctor --format json: %v\n%s", err, out)
+	}
+	return r
+}
+
+func finding(t *testing.T, r doctorReport, check string) (status, detail, remedy string) {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Check == check {
+			return f.Status, f.Detail, f.Remedy
+		}
+	}
+	t.Fatalf("doctor reports no %q check: %+v", check, r.Findings)
+	return
+}
+
+// doctor on this engine reports what this machine really has, and agrees with build's choice.
+func TestDoctorOnThisEngine(t *testing.T) {
+	mir := startMirror(t, testbedDir(t))
+	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)
+	if s, d, _ := finding(t, r, "engine platform"); s != "pass" || d != "x86_64" {
+		t.Errorf("engine platform: %s %s", s, d)
+	}
+	kvmWant := "no usable /dev/kvm"
+	if _, err := os.Stat("/dev/kvm"); err == nil {
+		kvmWant = "/dev/kvm is present but cannot run a guest"
+	}
+	if s, d, rem := finding(t, r, "kvm"); s != "warn" || !strings.Contains(d, kvmWant) || !strings.Contains(d, "builds use TCG") || rem == "" {
+		t.Errorf("kvm: %s %q %q; want a warning containing %q", s, d, rem, kvmWant)
+	}
+	if r.Accelerator != "tcg" {
+		t.Errorf("doctor says builds use %q, want tcg", r.Accelerator)
+	}
+	if s, d, _ := finding(t, r, "privileged execs"); s != "pass" {
+		t.Errorf("privileged execs: %s %s", s, d)
+	}
+	for _, c := range []string{"testbed installer", "testbed checksum file"} {
+		if s, d, _ := finding(t, r, c); s != "pass" || !strings.Contains(d, "reachable") {
+			t.Errorf("%s: %s %s", c, s, d)
+		}
+	}
+	if s, _, _ := finding(t, r, "engine disk"); s == "" {
+		t.Error("no disk verdict")
+	}
+	if !r.Ready {
+		t.Errorf("doctor finds this engine not ready for the testbed: %+v", r.Findings)
+	}
+	// The same decision build makes.
+	if acc := daggerCall(t, 10*time.Minute, "accelerator").mustSucceed(t); !strings.Contains(acc, "accelerator: "+r.Accelerator) {
+		t.Errorf("accelerator function disagrees with doctor (%s):\n%s", r.Accelerator, acc)
+	}
+}
+
+// An unreachable mirror is reported as such, with a remedy, and the engine is not ready.
+func TestDoctorUnreachableURL(t *testing.T) {
+	mir := startMirror(t, testbedDir(t))
+	mir.srv.Close() // nothing answers on that port any more
+	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)
+	s, d, rem := finding(t, r, "testbed installer")
+	if s != "fail" || !strings.Contains(d, "unreachable") || !strings.Contains(rem, "--mirror") {
+		t.Errorf("unreachable installer: %s %q %q", s, d, rem)
+	}
+	if r.Ready {
+		t.Error("doctor calls an engine ready that cannot reach its installer")
+	}
+}
