@@ -52,7 +52,7 @@ func TestModuleFunctions(t *testing.T) {
 		flags []string
 		bools []string
 	}{
-		{"list", []string{"json"}, []string{"json"}},
+		{"list", []string{"format"}, nil},
 		{"build", []string{"os", "formats", "packer-version", "qemu-version", "skip-validation", "source-commit"}, []string{"skip-validation"}},
 		{"build-all", []string{"os-filter", "trivy-db", "parallel"}, []string{"skip-validation", "skip-scan"}},
 	} {
