@@ -37,8 +37,14 @@ bash scripts/testbed.sh build
 
 say "module: generated code and compile check"
 (cd "$ROOT" && dagger develop >/dev/null 2>&1) || { say "dagger develop failed"; dagger develop; exit 1; }
-git diff --exit-code -- dagger.json pipeline/ \
-  || { say "dagger develop changed committed files: commit its output"; exit 1; }
+# Dagger's codegen emits the function cases in a varying order: compare the committed files with the
+# regenerated ones line for line, order aside; any other change means generated code is stale.
+for f in $(git diff --name-only -- dagger.json pipeline/); do
+  if ! diff <(git show "HEAD:$f" | sort) <(sort "$f") >/dev/null; then
+    say "dagger develop changed $f: run dagger develop and commit its output"; git diff --stat; exit 1
+  fi
+done
+git checkout -- dagger.json pipeline/
 (cd pipeline && go vet ./...)
 
 say "integration and end-to-end tests (real engine, real containers, real guests)"
