@@ -23,7 +23,7 @@ func TestFaultsBadInput(t *testing.T) {
 		wants []string
 	}{
 		{"unknown OS", []string{"build", "--os", "plan9"},
-			[]string{`unknown OS "plan9": choose one of almalinux`, "testbed (fixture, debian-testbed)", "ubuntu (ubuntu-22.04"}},
+			[]string{`unknown OS "plan9": choose one of almalinux`, "testbed (fixture, debian-testbed)", "ubuntu-22.04 (ubuntu, jammy"}},
 		{"unknown format", []string{"build", "--os", "testbed", "--formats", "qcow2,iso"},
 			[]string{`unknown format "iso": choose from qcow2, vhd, ova`}},
 		{"unknown severity", []string{"build", "--os", "testbed", "--fail-on", "SEVERE"},
