@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,8 +32,53 @@ type Client struct {
 	Attempts int
 	// Backoff is the first retry delay; it doubles after each retry (default 1s).
 	Backoff time.Duration
-	Log     Logger
+	// StallTimeout aborts a transfer that receives nothing for this long (default 60s): a peer that
+	// stops sending without closing the connection must not hang the build.
+	StallTimeout time.Duration
+	Log          Logger
 }
+
+func (c *Client) stallTimeout() time.Duration {
+	if c.StallTimeout > 0 {
+		return c.StallTimeout
+	}
+	return time.Minute
+}
+
+// StallError is a transfer that stopped making progress.
+type StallError struct {
+	URL   string
+	After time.Duration
+	Got   int64
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("GET %s: no data for %s after %d bytes", e.URL, e.After, e.Got)
+}
+
+// watchdog cancels a transfer when no byte arrives for d; every Read re-arms it.
+type watchdog struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+	fired atomic.Bool
+}
+
+func newWatchdog(r io.Reader, d time.Duration, cancel context.CancelFunc) *watchdog {
+	w := &watchdog{r: r, d: d}
+	w.timer = time.AfterFunc(d, func() { w.fired.Store(true); cancel() })
+	return w
+}
+
+func (w *watchdog) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 {
+		w.timer.Reset(w.d)
+	}
+	return n, err
+}
+
+func (w *watchdog) stop() { w.timer.Stop() }
 
 func (c *Client) attempts() int {
 	if c.Attempts > 0 {
@@ -106,6 +152,10 @@ func IsTransient(err error) bool {
 	if errors.As(err, &te) {
 		return true
 	}
+	var st *StallError
+	if errors.As(err, &st) {
+		return true
+	}
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
@@ -153,13 +203,20 @@ func (c *Client) Get(ctx context.Context, url string, limit int64) ([]byte, erro
 }
 
 func (c *Client) getOnce(ctx context.Context, url string, limit int64) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	resp, err := c.open(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	wd := newWatchdog(resp.Body, c.stallTimeout(), cancel)
+	defer wd.stop()
+	b, err := io.ReadAll(io.LimitReader(wd, limit+1))
 	if err != nil {
+		if wd.fired.Load() {
+			return nil, &StallError{URL: url, After: c.stallTimeout(), Got: int64(len(b))}
+		}
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	if int64(len(b)) > limit {
@@ -232,11 +289,15 @@ func (c *Client) downloadOnce(ctx context.Context, url, dest, algorithm, digest 
 	if err != nil {
 		return Result{}, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	resp, err := c.open(ctx, url)
 	if err != nil {
 		return Result{}, err
 	}
 	defer resp.Body.Close()
+	wd := newWatchdog(resp.Body, c.stallTimeout(), cancel)
+	defer wd.stop()
 	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".part-*")
 	if err != nil {
 		return Result{}, err
@@ -249,8 +310,11 @@ func (c *Client) downloadOnce(ctx context.Context, url, dest, algorithm, digest 
 		}
 	}()
 	start := time.Now()
-	n, err := io.Copy(io.MultiWriter(tmp, h), resp.Body)
+	n, err := io.Copy(io.MultiWriter(tmp, h), wd)
 	if err != nil {
+		if wd.fired.Load() {
+			return Result{}, &StallError{URL: url, After: c.stallTimeout(), Got: n}
+		}
 		if resp.ContentLength >= 0 && n < resp.ContentLength {
 			return Result{}, &TruncatedError{URL: url, Got: n, Want: resp.ContentLength}
 		}

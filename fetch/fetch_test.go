@@ -210,3 +210,36 @@ func TestResolveUnsigned(t *testing.T) {
 		t.Errorf("missing entry error = %v", err)
 	}
 }
+
+// A peer that stops sending without closing the connection is a stall: retried, then reported, and
+// nothing is cached.
+func TestDownloadStall(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+		_, _ = w.Write(payload[:1000])
+		w.(http.Flusher).Flush()
+		select { // hold the connection open, send nothing more
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	dest := filepath.Join(t.TempDir(), "x.iso")
+	c := &Client{Attempts: 2, Backoff: time.Millisecond, StallTimeout: 200 * time.Millisecond}
+	t0 := time.Now()
+	_, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload))
+	if err == nil || !strings.Contains(err.Error(), "no data for 200ms after 1000 bytes") || !strings.Contains(err.Error(), "gave up after 2 attempts") {
+		t.Fatalf("error = %v", err)
+	}
+	if time.Since(t0) > 3*time.Second {
+		t.Errorf("stall detection took %s", time.Since(t0))
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dest)); len(entries) != 0 {
+		t.Errorf("a stalled download left %v", entries)
+	}
+}

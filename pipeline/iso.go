@@ -57,7 +57,7 @@ func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definitio
 // fetch returns the verified installer. The download exec is keyed by URL and digest, so a repeated
 // build reuses the engine's result without touching the network; below that, the cache volume keeps
 // verified files across engine cache pruning.
-func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service) (*dagger.File, fetch.Plan, error) {
+func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (*dagger.File, fetch.Plan, error) {
 	p, err := m.resolveISO(ctx, d, mirror, svc)
 	if err != nil {
 		return nil, p, err
@@ -67,9 +67,13 @@ func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mi
 		return nil, p, err
 	}
 	ran := c.WithMountedCache("/cache", cacheVolume("iso")).
-		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", mirror, "--digest", p.Digest, "--cache", "/cache", "--out", "/out"})
+		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", mirror, "--digest", p.Digest,
+			"--cache", "/cache", "--out", "/out", "--stall-timeout", stallTimeout})
 	if _, err := ran.Sync(ctx); err != nil {
 		return nil, p, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
 	}
 	return ran.File("/out/" + p.FileName), p, nil
 }
+
+// defaultStallTimeout is how long a download may receive nothing before it is aborted and retried.
+const defaultStallTimeout = "60s"

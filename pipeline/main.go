@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"dagger/cloudstack-templates/internal/dagger"
 
@@ -64,12 +65,18 @@ func (m *CloudstackTemplates) FetchIso(
 	// a mirror that only the calling machine can reach.
 	// +optional
 	mirrorService *dagger.Service,
+	// Abort a download that receives nothing for this long (Go duration); it is then retried.
+	// +default="60s"
+	stallTimeout string,
 ) (*dagger.File, error) {
 	d, err := osdefs.Lookup(os)
 	if err != nil {
 		return nil, err
 	}
-	iso, _, err := m.fetch(ctx, d, mirror, mirrorService)
+	if v, err := time.ParseDuration(stallTimeout); err != nil || v <= 0 {
+		return nil, fmt.Errorf("--stall-timeout %q is not a positive duration like 30s", stallTimeout)
+	}
+	iso, _, err := m.fetch(ctx, d, mirror, mirrorService, stallTimeout)
 	return iso, err
 }
 

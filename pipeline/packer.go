@@ -139,7 +139,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 			return verifyGivenISO(ctx, r.iso, p)
 		}
 		var err error
-		iso, res.iso, err = m.fetch(ctx, d, r.mirror, r.mirrorService)
+		iso, res.iso, err = m.fetch(ctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
 		return err
 	}); err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 )
 
-
 // The main job: a full template build of the testbed through `dagger call`, exported and checked
 // from the outside: formats, OVA structure, checksums, metadata, the scan's planted CVE, the
 // validation (offline inspection and boot test) and the provisioner's mark inside the image.

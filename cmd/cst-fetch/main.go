@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/log"
 
@@ -39,6 +40,7 @@ func main() {
 	cache := fs.String("cache", "/cache", "cache directory")
 	out := fs.String("out", "/out", "directory to copy the verified file to")
 	attempts := fs.Int("attempts", 5, "tries for transient failures")
+	stall := fs.Duration("stall-timeout", time.Minute, "abort a transfer that receives nothing for this long")
 	_ = fs.Parse(os.Args[2:])
 
 	d, err := osdefs.Lookup(*osName)
@@ -49,7 +51,7 @@ func main() {
 	if err != nil {
 		logger.Fatal(err)
 	}
-	client := &fetch.Client{Attempts: *attempts, Log: func(f string, a ...any) { logger.Info(fmt.Sprintf(f, a...), "os", d.ID) }}
+	client := &fetch.Client{Attempts: *attempts, StallTimeout: *stall, Log: func(f string, a ...any) { logger.Info(fmt.Sprintf(f, a...), "os", d.ID) }}
 
 	var result any
 	switch os.Args[1] {
