@@ -65,7 +65,7 @@ func TestEnginePrivilegedExecKVMDevice(t *testing.T) {
 	_, hostErr := os.Stat("/dev/kvm")
 	c, ctx := connect(t)
 	base := c.Container().From("debian:bookworm-slim").WithEnvVariable("NONCE", time.Now().String())
-	const probe = "if ( : <>/dev/kvm ) 2>/dev/null; then echo usable; else echo unusable; fi"
+	const probe = "if [ -c /dev/kvm ] && ( : <>/dev/kvm ) 2>/dev/null; then echo usable; else echo unusable; fi"
 	out, err := base.WithExec([]string{"sh", "-c", probe}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).Stdout(ctx)
 	if err != nil {
 		t.Fatal(err)
