@@ -46,7 +46,7 @@ type stageTime struct {
 // message will show it: Packer's last lines and the tail of the guest's serial console.
 const packerRunScript = `set -u -o pipefail
 mkdir -p /work/result
-packer build -color=false -on-error=abort "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log
+packer build -color=false "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log
 rc=$?
 [ -f /work/serial.log ] && cp /work/serial.log /work/result/serial.log
 if [ $rc -ne 0 ]; then
