@@ -209,5 +209,14 @@ func TestFaultsBuildAllOneBroken(t *testing.T) {
 	args := append([]string{"build-all", "--os-filter", "testbed,fedora", "--formats", "qcow2", "--trivy-db", db, "--fail-on", "NONE"}, mir.flags()...)
 	r := daggerCall(t, 60*time.Minute, append(args, "entries")...)
 	// fedora's files are not on the testbed mirror: it fails; testbed builds.
-	r.mustFailWith(t, "1 of 2 builds failed", "testbed  ok", "fedora   FAILED", "HTTP 404 Not Found", "1 built, 1 failed")
+	r.mustFailWith(t, "1 of 2 builds failed", "HTTP 404 Not Found", "1 built, 1 failed")
+	summary := map[string]string{}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && (f[0] == "testbed" || f[0] == "fedora-41") {
+			summary[f[0]] = f[1]
+		}
+	}
+	if summary["testbed"] != "ok" || summary["fedora-41"] != "FAILED" {
+		t.Errorf("summary rows: %v; want testbed ok, fedora-41 FAILED", summary)
+	}
 }

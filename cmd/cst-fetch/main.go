@@ -67,7 +67,9 @@ func main() {
 		err = fmt.Errorf("unknown command %q: use resolve or download", os.Args[1])
 	}
 	if err != nil {
-		logger.Fatal(err)
+		// The pipeline quotes this line in its error: keep it free of log decoration.
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(result); err != nil {
 		logger.Fatal(err)
