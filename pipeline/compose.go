@@ -47,19 +47,8 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if err != nil {
 		return nil, err
 	}
-	stages := pr.stages
-	stage := func(name string, f func() error) error {
-		t0 := time.Now()
-		log.Info("stage started", "stage", name)
-		err := f()
-		stages = append(stages, stageTime{name, time.Since(t0).Seconds()})
-		if err != nil {
-			log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
-			return err
-		}
-		log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
-		return nil
-	}
+	clock := &stageClock{log: log, stages: pr.stages}
+	stage := clock.run
 	name := artifactName(d)
 	out := dag.Directory().
 		WithFile("logs/packer.log", pr.output.File("packer.log")).
@@ -136,7 +125,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	md, err := metadata(d, metadataInput{
 		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
 		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
-		stages: stages, artifacts: records, scan: scanSummary, formats: formats,
+		stages: clock.stages, artifacts: records, scan: scanSummary, formats: formats,
 	})
 	if err != nil {
 		return nil, err
@@ -161,20 +150,27 @@ type checksumFiles struct{ sha256, sha512 string }
 
 // describeArtifact hashes an artifact and reads its image header.
 func describeArtifact(ctx context.Context, f *dagger.File, name string, format osdefs.Format) (artifacts.Artifact, checksumFiles, error) {
-	c := diskTools().WithMountedFile("/a/"+name, f).WithWorkdir("/a")
-	s256, err := c.WithExec([]string{"sha256sum", name}).Stdout(ctx)
+	s256, err := digestOf(ctx, f, "sha256")
 	if err != nil {
-		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("sha256 of %s: %s", name, execMessage(err))
+		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("%s: %w", name, err)
 	}
-	s512, err := c.WithExec([]string{"sha512sum", name}).Stdout(ctx)
+	s512, err := digestOf(ctx, f, "sha512")
 	if err != nil {
-		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("sha512 of %s: %s", name, execMessage(err))
+		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("%s: %w", name, err)
+	}
+	line256, err := artifacts.ChecksumLine(s256, name)
+	if err != nil {
+		return artifacts.Artifact{}, checksumFiles{}, err
+	}
+	line512, err := artifacts.ChecksumLine(s512, name)
+	if err != nil {
+		return artifacts.Artifact{}, checksumFiles{}, err
 	}
 	size, err := f.Size(ctx)
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, err
 	}
-	rec := artifacts.Artifact{Name: name, Format: string(format), SizeBytes: int64(size), SHA256: firstField(s256), SHA512: firstField(s512)}
+	rec := artifacts.Artifact{Name: name, Format: string(format), SizeBytes: int64(size), SHA256: s256, SHA512: s512}
 	if format != osdefs.FormatOVA {
 		info, err := qemuImgInfo(ctx, f, name)
 		if err != nil {
@@ -182,16 +178,7 @@ func describeArtifact(ctx context.Context, f *dagger.File, name string, format o
 		}
 		rec.VirtualSizeBytes = info.VirtualSize
 	}
-	return rec, checksumFiles{sha256: s256, sha512: s512}, nil
-}
-
-func firstField(s string) string {
-	for i, r := range s {
-		if r == ' ' || r == '\t' || r == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	return rec, checksumFiles{sha256: line256, sha512: line512}, nil
 }
 
 type metadataInput struct {

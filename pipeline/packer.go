@@ -80,14 +80,10 @@ func dirFromFS(fsys fs.FS) (*dagger.Directory, error) {
 
 // verifyGivenISO checks a caller-supplied installer against the digest from the checksum file.
 func verifyGivenISO(ctx context.Context, iso *dagger.File, p fetch.Plan) error {
-	out, err := dag.Container().From(debianImage).
-		WithMountedFile("/iso", iso).
-		WithExec([]string{p.Algorithm + "sum", "/iso"}).
-		Stdout(ctx)
+	got, err := digestOf(ctx, iso, p.Algorithm)
 	if err != nil {
-		return fmt.Errorf("hash the given installer: %s", execMessage(err))
+		return fmt.Errorf("hash the given installer: %w", err)
 	}
-	got, _, _ := strings.Cut(out, " ")
 	if got != p.Digest {
 		return fmt.Errorf("the given installer's %s is %s, but %s lists %s for %s: wrong file or a different release",
 			p.Algorithm, got, p.ChecksumURL, p.Digest, p.FileName)
@@ -99,19 +95,8 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	d := r.def
 	log := stageLogger(d.ID)
 	res := &packerResult{}
-	timed := func(name string, f func() error) error {
-		t0 := time.Now()
-		log.Info("stage started", "stage", name)
-		err := f()
-		s := time.Since(t0).Seconds()
-		res.stages = append(res.stages, stageTime{name, s})
-		if err != nil {
-			log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
-			return err
-		}
-		log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
-		return nil
-	}
+	clock := &stageClock{log: log}
+	timed := clock.run
 
 	if err := timed("accelerator", func() error {
 		dec, _, err := chooseAccel(ctx, r.accel)
@@ -212,6 +197,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		res.image = res.output.File(d.VMName())
 		return nil
 	})
+	res.stages = clock.stages
 	if err != nil {
 		return nil, err
 	}
