@@ -19,7 +19,7 @@ type Entry struct {
 	Verification     string   `json:"verification"`
 	Formats          []Format `json:"formats"`
 	CloudStackOSType string   `json:"cloudstackOsType"`
-	// Fixture is true for the offline testbed, which needs a local mirror (CI matrices skip it).
+	// Fixture is true for the offline testbed and its variants, which need a local mirror (CI matrices skip them).
 	Fixture bool `json:"fixture"`
 }
 
@@ -34,7 +34,7 @@ func Entries() []Entry {
 		out = append(out, Entry{
 			ID: d.ID, Aliases: aliases, Name: d.Name, Version: d.Version, Family: d.Family,
 			ISOURL: d.Source.URL, ChecksumURL: d.Source.ChecksumURL, Verification: d.Verification(),
-			Formats: d.Formats, CloudStackOSType: d.CloudStackOSType, Fixture: d.ID == "testbed",
+			Formats: d.Formats, CloudStackOSType: d.CloudStackOSType, Fixture: d.Fixture,
 		})
 	}
 	return out

@@ -21,11 +21,13 @@ var wantCatalogue = []struct {
 	{"fedora-41", "fedora", "Other Linux (64-bit)", "fedora", SigningClearsigned, KeyFedora41},
 	{"rocky-9", "rocky", "Rocky Linux 9", "el9", SigningNone, ""},
 	{"testbed", "fixture", "Debian GNU/Linux 12 (64-bit)", "", SigningNone, ""},
+	{"testbed-3g", "testbed-3g", "Debian GNU/Linux 12 (64-bit)", "", SigningNone, ""},
+	{"testbed-4g", "testbed-4g", "Debian GNU/Linux 12 (64-bit)", "", SigningNone, ""},
 	{"ubuntu-22.04", "jammy", "Ubuntu 22.04 LTS", "ubuntu-22.04", SigningDetached, KeyUbuntu},
 }
 
 func TestCatalogue(t *testing.T) {
-	if got := strings.Join(IDs(), ","); got != "almalinux-9,centos-stream-9,fedora-41,rocky-9,testbed,ubuntu-22.04" {
+	if got := strings.Join(IDs(), ","); got != "almalinux-9,centos-stream-9,fedora-41,rocky-9,testbed,testbed-3g,testbed-4g,ubuntu-22.04" {
 		t.Fatalf("IDs() = %s", got)
 	}
 	for _, w := range wantCatalogue {
@@ -57,7 +59,7 @@ func TestSources(t *testing.T) {
 	for _, d := range All() {
 		t.Run(d.ID, func(t *testing.T) {
 			s := d.Source
-			if d.ID != "testbed" && (!strings.HasPrefix(s.URL, "https://") || !strings.HasPrefix(s.ChecksumURL, "https://")) {
+			if !d.Fixture && (!strings.HasPrefix(s.URL, "https://") || !strings.HasPrefix(s.ChecksumURL, "https://")) {
 				t.Errorf("vendor downloads must use https: %s, %s", s.URL, s.ChecksumURL)
 			}
 			if s.Note == "" {
@@ -71,7 +73,7 @@ func TestSources(t *testing.T) {
 			if s.Signing == SigningDetached && !strings.HasSuffix(s.SignatureURL, ".gpg") {
 				t.Errorf("SignatureURL %q", s.SignatureURL)
 			}
-			if d.ID != "testbed" && !strings.HasSuffix(s.FileName(), ".iso") {
+			if !d.Fixture && !strings.HasSuffix(s.FileName(), ".iso") {
 				t.Errorf("installer file %q is not an ISO", s.FileName())
 			}
 		})

@@ -78,6 +78,9 @@ type Definition struct {
 	Source Source
 	// DiskImage is true when Source is a bootable disk image rather than an installer ISO.
 	DiskImage bool
+	// Fixture marks the offline testbed and its variants: built only when named, never by "all",
+	// because they need a local mirror (scripts/testbed.sh serve).
+	Fixture bool
 	// BootCommand is typed at the boot prompt (Packer boot_command syntax).
 	BootCommand []string
 	// BootWait is how long to wait before typing BootCommand.

@@ -76,13 +76,19 @@ func choices() string {
 	return strings.Join(parts, ", ")
 }
 
-// Select resolves an OS filter: "all" (or empty) is every OS, otherwise a comma-separated list of IDs
-// or aliases. Duplicates collapse; order follows the catalogue. Unknown names are an error that lists
+// Select resolves an OS filter: "all" (or empty) is every vendor OS (fixtures need a local mirror, so
+// they are built only when named), otherwise a comma-separated list of IDs or aliases. Duplicates collapse; order follows the catalogue. Unknown names are an error that lists
 // the valid choices.
 func Select(filter string) ([]Definition, error) {
 	f := strings.TrimSpace(filter)
 	if f == "" || strings.EqualFold(f, "all") {
-		return All(), nil
+		var out []Definition
+		for _, d := range All() {
+			if !d.Fixture {
+				out = append(out, d)
+			}
+		}
+		return out, nil
 	}
 	want := map[string]bool{}
 	for _, part := range strings.Split(f, ",") {

@@ -5,13 +5,23 @@ package osdefs
 // disk image instead of an installer ISO, so the whole chain can be proven where vendor ISOs cannot be
 // downloaded. Serve it with `scripts/testbed.sh serve` and build with
 // `--mirror http://testbed-mirror:8383 --mirror-service tcp://localhost:8383`.
+//
+// Two variants grow the same image to a larger disk (Packer resizes it, cloud-init grows the root
+// file system on first boot): three fixtures let build-all's fan-out be exercised and measured offline.
 func init() {
-	register(Definition{
-		ID:      "testbed",
-		Aliases: []string{"fixture", "debian-testbed"},
-		Name:    "Testbed (Debian 12 fixture)",
+	register(testbed("testbed", []string{"fixture", "debian-testbed"}, "2G", "Testbed (Debian 12 fixture)"))
+	register(testbed("testbed-3g", nil, "3G", "Testbed (Debian 12 fixture, 3 GiB disk)"))
+	register(testbed("testbed-4g", nil, "4G", "Testbed (Debian 12 fixture, 4 GiB disk)"))
+}
+
+func testbed(id string, aliases []string, disk, name string) Definition {
+	return Definition{
+		ID:      id,
+		Aliases: aliases,
+		Name:    name,
 		Version: "12",
 		Family:  "debian",
+		Fixture: true,
 		Source: Source{
 			URL:         TestbedMirror + "/testbed-bookworm.qcow2",
 			ChecksumURL: TestbedMirror + "/SHA256SUMS",
@@ -24,7 +34,7 @@ func init() {
 		SSHUsername:      "root",
 		SSHPassword:      "packer",
 		SSHTimeout:       "10m",
-		DiskSize:         "2G",
+		DiskSize:         disk,
 		MemoryMB:         1024,
 		CPUs:             2,
 		ShutdownCommand:  "poweroff",
@@ -32,7 +42,7 @@ func init() {
 		Formats:          AllFormats,
 		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
 		PasswordEnabled:  true,
-	})
+	}
 }
 
 // TestbedMirror is where `scripts/testbed.sh serve` publishes the testbed, as seen from the pipeline

@@ -35,7 +35,7 @@ done`
 // +cache="never"
 func (m *CloudstackTemplates) Doctor(
 	ctx context.Context,
-	// Only check what this OS needs (an ID or alias); default: every OS.
+	// Only check what this OS needs (an ID or alias); default: every vendor OS (fixtures only when named).
 	// +optional
 	os string,
 	// Flat mirror URL to check instead of the vendor locations.
@@ -54,9 +54,6 @@ func (m *CloudstackTemplates) Doctor(
 	defs, err := osdefs.Select(os)
 	if err != nil {
 		return "", err
-	}
-	if strings.TrimSpace(os) == "" {
-		defs = nonFixture(defs)
 	}
 	var findings []plan.Finding
 	probe, err := probeKVM(ctx, time.Now().UTC().Format(time.RFC3339Nano))
@@ -80,16 +77,6 @@ func (m *CloudstackTemplates) Doctor(
 		return r.JSON()
 	}
 	return r.Table(), nil
-}
-
-func nonFixture(defs []osdefs.Definition) []osdefs.Definition {
-	var out []osdefs.Definition
-	for _, d := range defs {
-		if d.ID != "testbed" {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 func privilegeFinding(ctx context.Context) plan.Finding {
