@@ -92,7 +92,8 @@ func (m *CloudstackTemplates) Build(
 // summary table is in summary.txt and printed, and the call fails at the end if any OS failed.
 func (m *CloudstackTemplates) BuildAll(
 	ctx context.Context,
-	// OSes to build: all, or a comma-separated list of IDs and aliases.
+	// OSes to build: all (every vendor OS; fixtures such as testbed only when named), or a
+	// comma-separated list of IDs and aliases.
 	// +default="all"
 	osFilter string,
 	// How many builds run at the same time. Each takes 2 vCPUs and 1-4 GiB of memory on the engine.
@@ -131,6 +132,9 @@ func (m *CloudstackTemplates) BuildAll(
 	// Source revision recorded in the metadata.
 	// +optional
 	sourceCommit string,
+	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
+	// +optional
+	sshTimeout string,
 ) (*dagger.Directory, error) {
 	defs, err := osdefs.Select(osFilter)
 	if err != nil {
@@ -140,7 +144,7 @@ func (m *CloudstackTemplates) BuildAll(
 		return nil, fmt.Errorf("--parallel must be at least 1, got %d", parallel)
 	}
 	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, ""}
+		failOn, trivyDb, sourceCommit, sshTimeout}
 	// Decide the accelerator once, before the fan-out, so parallel builds share one probe.
 	if _, _, err := chooseAccel(ctx, accel); err != nil {
 		return nil, err

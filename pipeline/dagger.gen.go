@@ -732,7 +732,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
 				}
 			}
-			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit)
+			var sshTimeout string
+			if inputArgs["sshTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

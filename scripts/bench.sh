@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh — measure the pipeline on the testbed and print a table; the JSON lands in bench/results.json.
 #
-#   scripts/bench.sh                    true cold start: prunes the engine's cache first (~30 min)
+#   scripts/bench.sh                    true cold start: prunes the engine's cache first (~50 min)
 #   CST_BENCH_PRUNE=0 scripts/bench.sh  keep the engine cache (the "cold" figure is then not cold)
 #
 # Measures: cold vs warm `build --os testbed`, ISO requests and bytes on a rebuild (counted by the

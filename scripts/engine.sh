@@ -109,7 +109,7 @@ build_binaries() {
   prepare_source
   mkdir -p "$BIN_DIR"
   local ld="-s -w -X github.com/dagger/dagger/engine.Version=$CST_DAGGER_VERSION -X github.com/dagger/dagger/engine.Tag=$CST_DAGGER_VERSION"
-  say "building Dagger $CST_DAGGER_VERSION from the Go module proxy (cold: ~5 min on 2 cores)"
+  say "building Dagger $CST_DAGGER_VERSION from the Go module proxy (cold: ~7 min on 2 idle cores, with an empty Go module cache)"
   (
     cd "$SRC_DIR"
     export CGO_ENABLED=0
@@ -264,7 +264,7 @@ build_go_sdk_image() {
   if [ -s "$digest_file" ] && [ -f "$CONTENT_DIR/blobs/sha256/$(cut -d: -f2 "$digest_file")" ]; then
     return 0
   fi
-  say "building the Go SDK runtime image (~3 min cold)"
+  say "building the Go SDK runtime image (~4 min cold)"
   local out="$HOME_DIR/go-sdk-oci"
   rm -rf "$out" "$out.tar"
   engine_env "$BIN_DIR/cst-engine-bootstrap" gosdk --rootfs "$ROOTFS" --goroot "$(go env GOROOT)" \

@@ -2,7 +2,7 @@
 # testbed.sh — the offline fixture OS ("testbed"): a small Debian 12 guest that goes through the same
 # pipeline as the vendor OSes, so a full template build can run where vendor ISOs cannot be downloaded.
 #
-#   scripts/testbed.sh build    make testbed-bookworm.qcow2 + SHA256SUMS (cached; ~2 min cold)
+#   scripts/testbed.sh build    make testbed-bookworm.qcow2 + SHA256SUMS (cached; ~3 min cold)
 #   scripts/testbed.sh serve    serve them on 127.0.0.1:${CST_TESTBED_PORT:-8383} (foreground)
 #   scripts/testbed.sh dir      print the directory that holds them (what `serve` serves)
 #
