@@ -77,8 +77,8 @@ func choices() string {
 }
 
 // Select resolves an OS filter: "all" (or empty) is every vendor OS (fixtures need a local mirror, so
-// they are built only when named), otherwise a comma-separated list of IDs or aliases. Duplicates collapse; order follows the catalogue. Unknown names are an error that lists
-// the valid choices.
+// they are built only when named), otherwise a comma-separated list of IDs or aliases. Duplicates
+// collapse; order follows the catalogue. Unknown names are an error that lists the valid choices.
 func Select(filter string) ([]Definition, error) {
 	f := strings.TrimSpace(filter)
 	if f == "" || strings.EqualFold(f, "all") {

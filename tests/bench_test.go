@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 )
@@ -117,7 +116,6 @@ func TestBenchmark(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = artifacts.MetadataSchemaVersion
 }
 
 func coldNote() string {
