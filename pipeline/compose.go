@@ -10,6 +10,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"golang.org/x/sync/errgroup"
 )
 
 // bootTimeout bounds the build's boot test; an OS that needs longer is broken for CloudStack users too.
@@ -41,91 +42,114 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if !artifacts.IsLowerHex(o.sourceCommit, 40) && !artifacts.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
 		return nil, fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", o.sourceCommit)
 	}
+	req := buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
+		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout}
+	if err := req.check(); err != nil {
+		return nil, err
+	}
 	log := stageLogger(d.ID)
-	pr, err := m.packerBuild(ctx, buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
-		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout})
+	stopPrewarm := prewarm(ctx, log, laterStageTools(!o.skipValidation, !o.skipScan))
+	defer stopPrewarm()
+	pr, err := m.packerBuild(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	clock := &stageClock{log: log, stages: pr.stages}
 	stage := clock.run
 	name := artifactName(d)
+
+	// Validation, the scan and the conversions each only read Packer's image: they run at the same
+	// time, and the first failure cancels the others.
+	var (
+		validationReport string
+		scanned          *scanResult
+		converted        *dagger.Directory
+		records          []artifacts.Artifact
+		sums             []checksumFiles
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	if !o.skipValidation {
+		g.Go(func() error {
+			return stage("validate", func() error {
+				v, err := validate(gctx, pr.image, pr.accel.Accel, true, bootTimeout)
+				if err != nil {
+					return err
+				}
+				if err := inspect.Error("validation of "+d.ID, v.checks); err != nil {
+					return err
+				}
+				validationReport = v.report
+				return nil
+			})
+		})
+	}
+	if !o.skipScan {
+		g.Go(func() error {
+			return stage("scan", func() error {
+				r, err := scan(gctx, pr.image, o.failOn, o.trivyDB)
+				if err != nil {
+					return err
+				}
+				if err := artifacts.Gate(r.summary, threshold); err != nil {
+					return fmt.Errorf("scan of %s: %w", d.ID, err)
+				}
+				scanned = r
+				return nil
+			})
+		})
+	}
+	g.Go(func() error {
+		if err := stage("convert", func() error {
+			var err error
+			converted, err = convert(gctx, d, pr.image, name, formats)
+			return err
+		}); err != nil {
+			return err
+		}
+		return stage("checksums", func() error {
+			src, err := qemuImgInfo(gctx, pr.image, "image.qcow2")
+			if err != nil {
+				return err
+			}
+			for _, f := range formats {
+				file := name + "." + string(f)
+				rec, s, err := describeArtifact(gctx, converted.File(file), file, f)
+				if err != nil {
+					return err
+				}
+				if f == osdefs.FormatOVA {
+					rec.VirtualSizeBytes = src.VirtualSize // the OVF's disk capacity
+				}
+				records, sums = append(records, rec), append(sums, s)
+			}
+			return nil
+		})
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
 	out := dag.Directory().
 		WithFile("logs/packer.log", pr.output.File("packer.log")).
 		WithFile("logs/serial.log", pr.output.File("serial.log"))
-
-	if !o.skipValidation {
-		if err := stage("validate", func() error {
-			v, err := validate(ctx, pr.image, pr.accel.Accel, true, bootTimeout)
-			if err != nil {
-				return err
-			}
-			if err := inspect.Error("validation of "+d.ID, v.checks); err != nil {
-				return err
-			}
-			out = out.WithNewFile("validation.txt", v.report)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	if validationReport != "" {
+		out = out.WithNewFile("validation.txt", validationReport)
 	}
-
 	var scanSummary *artifacts.ScanSummary
-	if !o.skipScan {
-		if err := stage("scan", func() error {
-			r, err := scan(ctx, pr.image, o.failOn, o.trivyDB)
-			if err != nil {
-				return err
-			}
-			if err := artifacts.Gate(r.summary, threshold); err != nil {
-				return fmt.Errorf("scan of %s: %w", d.ID, err)
-			}
-			scanSummary = &r.summary
-			out = out.WithDirectory("scan", r.reports)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	if scanned != nil {
+		scanSummary = &scanned.summary
+		out = out.WithDirectory("scan", scanned.reports)
 	}
-
-	var converted *dagger.Directory
-	if err := stage("convert", func() error {
-		var err error
-		converted, err = convert(ctx, d, pr.image, name, formats)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-
-	var records []artifacts.Artifact
-	if err := stage("checksums", func() error {
-		src, err := qemuImgInfo(ctx, pr.image, "image.qcow2")
-		if err != nil {
-			return err
-		}
-		for _, f := range formats {
-			file := name + "." + string(f)
-			rec, sums, err := describeArtifact(ctx, converted.File(file), file, f)
-			if err != nil {
-				return err
-			}
-			if f == osdefs.FormatOVA {
-				rec.VirtualSizeBytes = src.VirtualSize // the OVF's disk capacity
-			}
-			records = append(records, rec)
-			out = out.WithFile(file, converted.File(file)).
-				WithNewFile(file+".sha256", sums.sha256).
-				WithNewFile(file+".sha512", sums.sha512)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
+	for i, rec := range records {
+		out = out.WithFile(rec.Name, converted.File(rec.Name)).
+			WithNewFile(rec.Name+".sha256", sums[i].sha256).
+			WithNewFile(rec.Name+".sha512", sums[i].sha512)
 	}
 
 	md, err := metadata(d, metadataInput{
 		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
 		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
-		stages: clock.stages, artifacts: records, scan: scanSummary, formats: formats,
+		stages: clock.recorded(), artifacts: records, scan: scanSummary, formats: formats,
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/log"
@@ -13,10 +15,15 @@ func stageLogger(osID string) *log.Logger {
 	return log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "cloudstack-templates"}).With("os", osID)
 }
 
+// stageOrder is the pipeline's order of stages. Several run at the same time; the metadata lists
+// them in this order whatever order they finish in.
+var stageOrder = []string{"accelerator", "fetch-iso", "toolchain", "packer-build", "validate", "scan", "convert", "checksums"}
+
 // stageClock runs named stages, logging start, end and elapsed time, and records each duration for
-// the metadata (failed stages included).
+// the metadata (failed stages included). Stages may run concurrently.
 type stageClock struct {
 	log    *log.Logger
+	mu     sync.Mutex
 	stages []stageTime
 }
 
@@ -24,11 +31,27 @@ func (c *stageClock) run(name string, f func() error) error {
 	t0 := time.Now()
 	c.log.Info("stage started", "stage", name)
 	err := f()
-	c.stages = append(c.stages, stageTime{name, time.Since(t0).Seconds()})
+	c.record(stageTime{name, time.Since(t0).Seconds()})
 	if err != nil {
 		c.log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
 		return err
 	}
 	c.log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+func (c *stageClock) record(s stageTime) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stages = append(c.stages, s)
+	slices.SortStableFunc(c.stages, func(a, b stageTime) int {
+		return slices.Index(stageOrder, a.name) - slices.Index(stageOrder, b.name)
+	})
+}
+
+// recorded is a copy of the durations recorded so far, in pipeline order.
+func (c *stageClock) recorded() []stageTime {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.stages)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/plan"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
+	"golang.org/x/sync/errgroup"
 )
 
 type buildRequest struct {
@@ -91,60 +92,80 @@ func verifyGivenISO(ctx context.Context, iso *dagger.File, p fetch.Plan) error {
 	return nil
 }
 
+// check rejects wrong arguments before anything slow starts.
+func (r buildRequest) check() error {
+	if _, err := plan.ChooseAccel(r.accel, plan.KVMProbe{Boots: true}); err != nil {
+		return err
+	}
+	if r.sshTimeout != "" {
+		if _, err := time.ParseDuration(r.sshTimeout); err != nil {
+			return fmt.Errorf("--ssh-timeout %q is not a duration like 90s or 20m", r.sshTimeout)
+		}
+	}
+	return nil
+}
+
 func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (*packerResult, error) {
 	d := r.def
 	log := stageLogger(d.ID)
 	res := &packerResult{}
 	clock := &stageClock{log: log}
 	timed := clock.run
-
-	if err := timed("accelerator", func() error {
-		dec, _, err := chooseAccel(ctx, r.accel)
-		if err != nil {
-			return err
-		}
-		res.accel = dec
-		if dec.Warning != "" {
-			log.Warn(dec.Warning)
-			res.warnings = append(res.warnings, dec.Warning)
-		}
-		return nil
-	}); err != nil {
+	if err := r.check(); err != nil {
 		return nil, err
 	}
 
+	// The accelerator probe, the installer and the toolchain do not depend on each other: on a cold
+	// engine each is minutes of downloads and compiling, so they run at the same time.
 	var iso *dagger.File
-	if err := timed("fetch-iso", func() error {
-		if r.iso != nil {
-			p, err := m.resolveISO(ctx, d, r.mirror, r.mirrorService)
+	var tc *dagger.Container
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return timed("accelerator", func() error {
+			dec, _, err := chooseAccel(gctx, r.accel)
 			if err != nil {
 				return err
 			}
-			res.iso, iso = p, r.iso
-			return verifyGivenISO(ctx, r.iso, p)
-		}
-		var err error
-		iso, res.iso, err = m.fetch(ctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-
-	var tc *dagger.Container
-	if err := timed("toolchain", func() error {
-		tc = toolchain(r.packerVersion, r.qemuVersion)
-		var err error
-		if res.packerV, err = tc.WithExec([]string{"packer", "version"}).Stdout(ctx); err != nil {
-			return fmt.Errorf("toolchain: %s", execMessage(err))
-		}
-		res.packerV = strings.TrimPrefix(firstLineOf(res.packerV), "Packer v")
-		qv, err := tc.WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
-		if err != nil {
-			return fmt.Errorf("toolchain: %s", execMessage(err))
-		}
-		res.qemuV = strings.TrimPrefix(firstLineOf(qv), "QEMU emulator version ")
-		return nil
-	}); err != nil {
+			res.accel = dec
+			if dec.Warning != "" {
+				log.Warn(dec.Warning)
+				res.warnings = append(res.warnings, dec.Warning)
+			}
+			return nil
+		})
+	})
+	g.Go(func() error {
+		return timed("fetch-iso", func() error {
+			if r.iso != nil {
+				p, err := m.resolveISO(gctx, d, r.mirror, r.mirrorService)
+				if err != nil {
+					return err
+				}
+				res.iso, iso = p, r.iso
+				return verifyGivenISO(gctx, r.iso, p)
+			}
+			var err error
+			iso, res.iso, err = m.fetch(gctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
+			return err
+		})
+	})
+	g.Go(func() error {
+		return timed("toolchain", func() error {
+			tc = toolchain(r.packerVersion, r.qemuVersion)
+			pv, err := tc.WithExec([]string{"packer", "version"}).Stdout(gctx)
+			if err != nil {
+				return fmt.Errorf("toolchain: %s", execMessage(err))
+			}
+			res.packerV = strings.TrimPrefix(firstLineOf(pv), "Packer v")
+			qv, err := tc.WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(gctx)
+			if err != nil {
+				return fmt.Errorf("toolchain: %s", execMessage(err))
+			}
+			res.qemuV = strings.TrimPrefix(firstLineOf(qv), "QEMU emulator version ")
+			return nil
+		})
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 
@@ -178,9 +199,6 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 			"-var", fmt.Sprintf("build_info=cloudstack-templates os=%s packer=%s accel=%s", d.ID, res.packerV, res.accel.Accel),
 		}
 		if r.sshTimeout != "" {
-			if _, err := time.ParseDuration(r.sshTimeout); err != nil {
-				return fmt.Errorf("--ssh-timeout %q is not a duration like 90s or 20m", r.sshTimeout)
-			}
 			args = append(args, "-var", "ssh_timeout="+r.sshTimeout)
 		}
 		ran := tc.
@@ -197,7 +215,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		res.image = res.output.File(d.VMName())
 		return nil
 	})
-	res.stages = clock.stages
+	res.stages = clock.recorded()
 	if err != nil {
 		return nil, err
 	}

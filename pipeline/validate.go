@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/plan"
+	"golang.org/x/sync/errgroup"
 )
 
 // bootTestScript boots a copy-on-write overlay of the image with a CloudStack-style config drive
@@ -84,39 +85,53 @@ type validation struct {
 	checks []inspect.Check
 }
 
-// validate runs qemu-img check, the offline inspection and the boot test.
+// validate runs qemu-img check, the offline inspection and the boot test. All three only read the
+// image (the boot test writes to an overlay), so they run at the same time.
 func validate(ctx context.Context, image *dagger.File, accel string, bootTest bool, bootTimeout time.Duration) (*validation, error) {
-	var checks []inspect.Check
-	out, err := diskTools().WithMountedFile("/in/image.qcow2", image).
-		WithExec([]string{"qemu-img", "check", "/in/image.qcow2"}).Stdout(ctx)
-	checks = append(checks, inspect.Check{Name: "qemu-img check", Passed: err == nil, Evidence: strings.TrimSpace(out + execMessageOrEmpty(err))})
-
-	gf := guestfsImage()
-	if accel != plan.AccelKVM {
-		// libguestfs defaults to KVM with -cpu host; where KVM cannot run guests that aborts.
-		gf = gf.WithEnvVariable("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
-	}
-	out, err = gf.WithMountedFile("/in/image.qcow2", image).
-		WithMountedCache("/var/tmp", cacheVolume("guestfs-appliance")).
-		WithNewFile("/inspect.gf", inspect.GuestfishScript).
-		WithExec([]string{"sh", "-c", "guestfish --ro --format=qcow2 -a /in/image.qcow2 -i -f /inspect.gf 2>&1"},
-			dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
-		Stdout(ctx)
-	if err != nil {
-		out = execMessage(err)
-	}
-	checks = append(checks, inspect.Offline(out)...)
-
-	if bootTest {
-		out, err := bootImage().WithMountedFile("/in/image.qcow2", image).
-			WithExec([]string{"bash", "-c", bootTestScript, "boot-test", accel, fmt.Sprint(int(bootTimeout.Seconds()))},
-				dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
-			Stdout(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("boot test could not run: %s", execMessage(err))
+	var imageCheck inspect.Check
+	var offline, boot []inspect.Check
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		out, err := diskTools().WithMountedFile("/in/image.qcow2", image).
+			WithExec([]string{"qemu-img", "check", "/in/image.qcow2"}).Stdout(gctx)
+		imageCheck = inspect.Check{Name: "qemu-img check", Passed: err == nil, Evidence: strings.TrimSpace(out + execMessageOrEmpty(err))}
+		return nil
+	})
+	g.Go(func() error {
+		gf := guestfsImage()
+		if accel != plan.AccelKVM {
+			// libguestfs defaults to KVM with -cpu host; where KVM cannot run guests that aborts.
+			gf = gf.WithEnvVariable("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
 		}
-		checks = append(checks, inspect.BootResult(out)...)
+		out, err := gf.WithMountedFile("/in/image.qcow2", image).
+			WithMountedCache("/var/tmp", cacheVolume("guestfs-appliance")).
+			WithNewFile("/inspect.gf", inspect.GuestfishScript).
+			WithExec([]string{"sh", "-c", "guestfish --ro --format=qcow2 -a /in/image.qcow2 -i -f /inspect.gf 2>&1"},
+				dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
+			Stdout(gctx)
+		if err != nil {
+			out = execMessage(err)
+		}
+		offline = inspect.Offline(out)
+		return nil
+	})
+	if bootTest {
+		g.Go(func() error {
+			out, err := bootImage().WithMountedFile("/in/image.qcow2", image).
+				WithExec([]string{"bash", "-c", bootTestScript, "boot-test", accel, fmt.Sprint(int(bootTimeout.Seconds()))},
+					dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
+				Stdout(gctx)
+			if err != nil {
+				return fmt.Errorf("boot test could not run: %s", execMessage(err))
+			}
+			boot = inspect.BootResult(out)
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	checks := append(append([]inspect.Check{imageCheck}, offline...), boot...)
 	return &validation{report: inspect.Report("validation", checks), checks: checks}, nil
 }
 

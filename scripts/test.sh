@@ -4,9 +4,10 @@
 #   scripts/test.sh            unit + static checks, engine integration tests, end-to-end pipeline tests
 #   scripts/test.sh unit       only what needs no engine (plain `go test`)
 #
-# It installs what it needs (Debian packages, Packer and actionlint from the Go module proxy), brings
-# up a Dagger engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names),
-# builds the offline testbed OS, and runs the suites. Nothing is skipped: a missing tool is a failure.
+# It installs what it needs (Debian packages, actionlint from the Go module proxy), brings up a Dagger
+# engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names) while it
+# builds the offline testbed OS, takes Packer from the pipeline's toolchain (`unit` builds it on the
+# host instead), and runs the suites. Nothing is skipped: a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -14,26 +15,46 @@ T0=$SECONDS
 say() { printf '[test %s +%ss] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T0))" "$*" >&2; }
 
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
-say "tools (packer, shellcheck, cloud-init, actionlint, qemu-img, debugfs, xmllint, ...)"
+mode=${1:-all}
+say "tools (shellcheck, cloud-init, actionlint, qemu-img, debugfs, xmllint, ...)"
 missing=()
 for p in qemu-utils e2fsprogs libxml2-utils; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# With an engine, Packer comes out of the pipeline's own toolchain (below): compiled once, not twice.
+[ "$mode" = unit ] || export CST_TOOLS_NO_PACKER=1
 TOOLS_BIN=$(bash scripts/tools.sh)
-[ -f scripts/ci-tools.sh ] && bash scripts/ci-tools.sh >/dev/null
+bash scripts/ci-tools.sh >/dev/null
 export PATH="$TOOLS_BIN:$PATH"
+
+if [ "$mode" != unit ]; then
+  # The testbed image is mostly downloads (debootstrap): it overlaps the engine's compile.
+  testbed_log=$(mktemp /tmp/cst-testbed.XXXXXX.log)
+  say "testbed OS (scripts/testbed.sh build, in the background; log: $testbed_log)"
+  bash scripts/testbed.sh build >"$testbed_log" 2>&1 &
+  testbed_job=$!
+
+  say "engine (scripts/engine.sh up)"
+  eval "$(bash scripts/engine.sh up)"
+
+  packer_version=${PACKER_VERSION:-1.9.4}
+  if ! "$TOOLS_BIN/packer" version 2>/dev/null | grep -qx "Packer v${packer_version#v}"; then
+    say "packer from the pipeline's toolchain (dagger call toolchain)"
+    dagger call toolchain --packer-version "$packer_version" file --path /usr/local/bin/packer \
+      export --path "$TOOLS_BIN/packer" >/dev/null
+    chmod 0755 "$TOOLS_BIN/packer"
+  fi
+fi
 
 say "unit and static tests (go test ./...)"
 go test -count=1 ./...
 
-[ "${1:-all}" = unit ] && { say "unit tests passed"; exit 0; }
+[ "$mode" = unit ] && { say "unit tests passed"; exit 0; }
 
-say "engine (scripts/engine.sh up)"
-eval "$(bash scripts/engine.sh up)"
-say "testbed OS (scripts/testbed.sh build)"
-bash scripts/testbed.sh build
+wait "$testbed_job" || { cat "$testbed_log" >&2; say "the testbed OS could not be built"; exit 1; }
+say "testbed OS ready: $(tail -n 1 "$testbed_log")"
 
 say "module: generated code and compile check"
 (cd "$ROOT" && dagger develop >/dev/null 2>&1) || { say "dagger develop failed"; dagger develop; exit 1; }
@@ -51,8 +72,10 @@ say "integration and end-to-end tests (real engine, real containers, real guests
 export CST_TESTBED_DIR
 CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
 log=${CST_TEST_LOG:-/tmp/cst-e2e.log}
+# The suites run side by side, three at a time: much of each is waiting (module loads, downloads,
+# timeouts), and on a cold engine they share the compiles and package installs instead of queueing.
 set +e
-go test -count=1 -tags e2e -timeout 80m -v ./tests/... 2>&1 | tee "$log"
+go test -count=1 -tags e2e -parallel 3 -timeout 80m -v ./tests/... 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 0 ] || { say "end-to-end tests failed (full log: $log)"; exit "$rc"; }

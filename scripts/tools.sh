@@ -29,15 +29,17 @@ command -v flock >/dev/null 2>&1 || apt_missing+=(util-linux)
 if ((${#apt_missing[@]} > 0)); then
 	log "installing ${apt_missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
+	apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
 fi
 
 packer_ok() {
 	[[ -x "$BIN_DIR/packer" ]] && "$BIN_DIR/packer" version 2>/dev/null | grep -q "Packer ${PACKER_VERSION}"
 }
 
-if ! packer_ok; then
+# scripts/test.sh takes Packer from the engine's toolchain instead (the same build, compiled once):
+# CST_TOOLS_NO_PACKER=1 installs only the packages.
+if [[ "${CST_TOOLS_NO_PACKER:-}" != 1 ]] && ! packer_ok; then
 	command -v go >/dev/null 2>&1 || { log "go is required to build packer"; exit 1; }
 	log "building packer $PACKER_VERSION from the Go module proxy (slow, serialized by /tmp/cst-heavy.lock)"
 	# The module must be downloaded outside any other module so its own go.mod governs the build.

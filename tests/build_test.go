@@ -18,6 +18,7 @@ import (
 // from the outside: formats, OVA structure, checksums, metadata, the scan's planted CVE, the
 // validation (offline inspection and boot test) and the provisioner's mark inside the image.
 func TestBuildTestbedEndToEnd(t *testing.T) {
+	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	db := trivyDB(t)
 	out := filepath.Join(t.TempDir(), "out")

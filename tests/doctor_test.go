@@ -41,6 +41,7 @@ func finding(t *testing.T, r doctorReport, check string) (status, detail, remedy
 
 // doctor on this engine reports what this machine really has, and agrees with build's choice.
 func TestDoctorOnThisEngine(t *testing.T) {
+	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)
 	if s, d, _ := finding(t, r, "engine platform"); s != "pass" || d != "x86_64" {
@@ -78,6 +79,7 @@ func TestDoctorOnThisEngine(t *testing.T) {
 
 // An unreachable mirror is reported as such, with a remedy, and the engine is not ready.
 func TestDoctorUnreachableURL(t *testing.T) {
+	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	mir.srv.Close() // nothing answers on that port any more
 	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)

@@ -28,6 +28,7 @@ func connect(t *testing.T) (*dagger.Client, context.Context) {
 
 // The images pipeline code names resolve by their ordinary names, and they are what they claim.
 func TestEngineResolvesImagesByName(t *testing.T) {
+	t.Parallel()
 	c, ctx := connect(t)
 	tests := []struct {
 		image string
@@ -50,6 +51,7 @@ func TestEngineResolvesImagesByName(t *testing.T) {
 
 // Containers reach Debian's mirror (apt works), as the toolchain stage needs.
 func TestEngineContainersInstallPackages(t *testing.T) {
+	t.Parallel()
 	c, ctx := connect(t)
 	out, err := c.Container().From("debian:bookworm-slim").
 		WithExec([]string{"sh", "-c", "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends jq >/dev/null && echo '{\"ok\":1}' | jq .ok"}).
@@ -62,6 +64,7 @@ func TestEngineContainersInstallPackages(t *testing.T) {
 // Privileged execs get the host's KVM device when there is one (the probe then decides whether KVM
 // can run guests); unprivileged ones never get a usable one.
 func TestEnginePrivilegedExecKVMDevice(t *testing.T) {
+	t.Parallel()
 	_, hostErr := os.Stat("/dev/kvm")
 	c, ctx := connect(t)
 	base := c.Container().From("debian:bookworm-slim").WithEnvVariable("NONCE", time.Now().String())
@@ -85,6 +88,7 @@ func TestEnginePrivilegedExecKVMDevice(t *testing.T) {
 
 // Cache volumes keep files across execs and sessions: the ISO cache depends on it.
 func TestEngineCacheVolumePersists(t *testing.T) {
+	t.Parallel()
 	c, ctx := connect(t)
 	vol := c.CacheVolume("cloudstack-templates-test-persist")
 	nonce := time.Now().Format(time.RFC3339Nano)

@@ -17,6 +17,7 @@ import (
 
 // Bad input fails fast with a message that names the input and the valid choices.
 func TestFaultsBadInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		args  []string
@@ -43,8 +44,9 @@ func TestFaultsBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := daggerCall(t, 10*time.Minute, tt.args...)
 			r.mustFailWith(t, tt.wants...)
-			if r.elapsed > 3*time.Minute {
-				t.Errorf("bad input took %s to be rejected", r.elapsed)
+			// Rejected before anything slow: no stage ran.
+			if strings.Contains(r.stderr, "stage started") {
+				t.Errorf("bad input was rejected only after a stage started:\n%s", tail(r.stderr, 30))
 			}
 		})
 	}
@@ -54,13 +56,15 @@ func TestFaultsBadInput(t *testing.T) {
 // to TCG. What the evidence says depends on the host: a device that does not boot guests (nested or
 // paravirtual KVM), or no KVM driver at all.
 func TestFaultsKVMUnusable(t *testing.T) {
+	t.Parallel()
 	reason := "no usable /dev/kvm"
 	if _, err := os.Stat("/dev/kvm"); err == nil {
 		reason = "/dev/kvm is present but a test guest did not boot under it"
 	}
 	r := daggerCall(t, 15*time.Minute, "accelerator", "--accel", "kvm")
 	r.mustFailWith(t, "--accel kvm: KVM cannot run a guest on this engine", reason, "use --accel tcg")
-	if r.elapsed > 3*time.Minute {
+	// A hang guard, not a performance target: the probe image may still be building on a cold engine.
+	if r.elapsed > 10*time.Minute {
 		t.Errorf("--accel kvm took %s to fail", r.elapsed)
 	}
 	auto := daggerCall(t, 15*time.Minute, "accelerator").mustSucceed(t)
@@ -71,6 +75,7 @@ func TestFaultsKVMUnusable(t *testing.T) {
 
 // Downloads: transient failures are retried, permanent ones named, corrupt ones leave nothing cached.
 func TestFaultsDownloads(t *testing.T) {
+	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	// A path prefix gives each case its own URL, so its own cache entry: the main build's cached
 	// testbed does not hide these downloads.
@@ -78,7 +83,7 @@ func TestFaultsDownloads(t *testing.T) {
 	fetchArgs := func(sub string) []string {
 		return []string{"fetch-iso", "--os", "testbed",
 			"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
-			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "--stall-timeout", "5s", "size"}
+			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "--stall-timeout", "10s", "size"}
 	}
 	size := func() int64 {
 		st, err := os.Stat(filepath.Join(testbedDir(t), testbedImage))
@@ -176,6 +181,7 @@ func brokenMirror(t *testing.T) *mirror {
 // A guest that never answers SSH fails within the configured timeout, quoting its serial console;
 // nothing is exported.
 func TestFaultsGuestNeverAnswersSSH(t *testing.T) {
+	t.Parallel()
 	mir := brokenMirror(t)
 	out := filepath.Join(t.TempDir(), "out")
 	args := append([]string{"build", "--os", "testbed", "--ssh-timeout", "45s", "--skip-scan"}, mir.flags()...)
@@ -193,6 +199,7 @@ func TestFaultsGuestNeverAnswersSSH(t *testing.T) {
 
 // The boot test fails on a broken image, naming the check and showing the console.
 func TestFaultsValidateBrokenImage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "blank.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
@@ -204,6 +211,7 @@ func TestFaultsValidateBrokenImage(t *testing.T) {
 
 // build-all with one broken OS: the others finish, the summary names the failure, the call fails.
 func TestFaultsBuildAllOneBroken(t *testing.T) {
+	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	db := trivyDB(t)
 	args := append([]string{"build-all", "--os-filter", "testbed,fedora", "--formats", "qcow2", "--trivy-db", db, "--fail-on", "NONE"}, mir.flags()...)

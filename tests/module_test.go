@@ -11,6 +11,7 @@ import (
 
 // `dagger functions` is the CLI help: every function is listed with its doc comment.
 func TestModuleFunctionsHaveHelp(t *testing.T) {
+	t.Parallel()
 	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
 	r := daggerCallRaw(t, 10*time.Minute, "functions")
 	out := r.mustSucceed(t)
@@ -36,6 +37,7 @@ func TestModuleFunctionsHaveHelp(t *testing.T) {
 
 // list --format json is what CI matrices are computed from.
 func TestModuleListJSON(t *testing.T) {
+	t.Parallel()
 	out := daggerCall(t, 10*time.Minute, "list", "--format", "json").mustSucceed(t)
 	var entries []struct {
 		ID      string `json:"id"`
