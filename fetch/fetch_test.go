@@ -169,16 +169,29 @@ func TestNewPlanMirror(t *testing.T) {
 }
 
 func TestCacheKey(t *testing.T) {
-	a := Plan{OS: "fedora", URL: "https://x/a.iso", Digest: strings.Repeat("1", 64)}
-	b := a
-	b.Digest = strings.Repeat("2", 64)
-	c := a
-	c.URL = "https://y/a.iso"
-	if a.CacheKey() == b.CacheKey() || a.CacheKey() == c.CacheKey() {
-		t.Errorf("cache keys collide: %s %s %s", a.CacheKey(), b.CacheKey(), c.CacheKey())
+	a := Plan{OS: "fedora", URL: "https://x/a.iso", Algorithm: "sha256", Digest: strings.Repeat("1", 64)}
+	respin := a
+	respin.Digest = strings.Repeat("2", 64)
+	otherMirror := a
+	otherMirror.URL = "https://y/a.iso"
+	sha512 := a
+	sha512.Algorithm, sha512.Digest = "sha512", strings.Repeat("1", 128)
+	tests := []struct {
+		name string
+		b    Plan
+		same bool
+	}{
+		{"a re-spin under the same URL", respin, false},
+		{"the same file from another mirror", otherMirror, true},
+		{"another algorithm", sha512, false},
 	}
-	if !strings.HasPrefix(a.CacheKey(), "fedora/") || a.CacheKey() != a.CacheKey() {
-		t.Errorf("cache key %q is not namespaced by OS", a.CacheKey())
+	for _, tt := range tests {
+		if got := a.CacheKey() == tt.b.CacheKey(); got != tt.same {
+			t.Errorf("%s: keys %s and %s, same = %v, want %v", tt.name, a.CacheKey(), tt.b.CacheKey(), got, tt.same)
+		}
+	}
+	if want := "fedora/sha256-" + strings.Repeat("1", 64); a.CacheKey() != want {
+		t.Errorf("cache key %q, want %q (namespaced by OS, named by digest)", a.CacheKey(), want)
 	}
 }
 

@@ -2,8 +2,6 @@ package fetch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"path"
@@ -66,11 +64,10 @@ func MirrorBase(mirror string) (string, error) {
 	return s, nil
 }
 
-// CacheKey names the cache entry of a verified download: the same URL with the same digest is the
-// same file; a vendor re-spin under the same URL gets a new entry.
+// CacheKey names the cache entry of a verified download by what it is, not where it came from: the
+// same file from any mirror is one entry, and a vendor re-spin under the same URL is a new one.
 func (p Plan) CacheKey() string {
-	h := sha256.Sum256([]byte(p.URL))
-	return fmt.Sprintf("%s/%s-%s", p.OS, hex.EncodeToString(h[:])[:16], p.Digest[:16])
+	return fmt.Sprintf("%s/%s-%s", p.OS, p.Algorithm, p.Digest)
 }
 
 // CachePath is where the verified file lives below the cache root.

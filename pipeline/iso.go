@@ -54,7 +54,7 @@ func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definitio
 	return p, nil
 }
 
-// fetch returns the verified installer. The download exec is keyed by URL and digest, so a repeated
+// fetch returns the verified installer (fetch-iso). The download exec is keyed by URL and digest, so a repeated
 // build reuses the engine's result without touching the network; below that, the cache volume keeps
 // verified files across engine cache pruning.
 func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (*dagger.File, fetch.Plan, error) {
@@ -73,6 +73,35 @@ func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mi
 		return nil, p, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
 	}
 	return ran.File("/out/" + p.FileName), p, nil
+}
+
+// isoCacheMount is where builds see the ISO cache volume.
+const isoCacheMount = "/isos"
+
+// fetchIntoCache resolves the checksum file and makes sure the verified installer is in the ISO
+// cache volume, in one exec that runs on every build (the vendor may re-spin an ISO under the same
+// URL; a cache hit costs a stat). Packer then reads the file from the volume by its digest, so the
+// build is keyed by what the installer is: another mirror of the same file reuses every later stage.
+func (m *CloudstackTemplates) fetchIntoCache(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (fetch.Plan, error) {
+	if _, err := fetch.NewPlan(d, mirror); err != nil {
+		return fetch.Plan{}, err
+	}
+	c, err := m.fetchContainer(mirror, svc)
+	if err != nil {
+		return fetch.Plan{}, err
+	}
+	out, err := c.WithMountedCache("/cache", cacheVolume("iso")).
+		WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
+		WithExec([]string{"cst-fetch", "get", "--os", d.ID, "--mirror", mirror, "--cache", "/cache", "--stall-timeout", stallTimeout}).
+		Stdout(ctx)
+	if err != nil {
+		return fetch.Plan{}, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
+	}
+	var p fetch.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		return fetch.Plan{}, fmt.Errorf("fetch %s: unreadable plan %q: %w", d.ID, out, err)
+	}
+	return p, nil
 }
 
 // defaultStallTimeout is how long a download may receive nothing before it is aborted and retried.

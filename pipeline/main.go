@@ -51,8 +51,8 @@ func (m *CloudstackTemplates) List(
 }
 
 // Fetch an OS installer ISO (or, for the testbed, its disk image), verified against the vendor's
-// checksum file and signing key, through a cache volume keyed by URL and digest: a second fetch of the
-// same file downloads nothing. A failed or corrupt download leaves nothing in the cache.
+// checksum file and signing key, through a cache volume keyed by digest: a second fetch of the same
+// file, from any mirror, downloads nothing. A failed or corrupt download leaves nothing in the cache.
 func (m *CloudstackTemplates) FetchIso(
 	ctx context.Context,
 	// OS to fetch (an ID or alias, see the list function).

@@ -145,7 +145,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 				return verifyGivenISO(gctx, r.iso, p)
 			}
 			var err error
-			iso, res.iso, err = m.fetch(gctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
+			res.iso, err = m.fetchIntoCache(gctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
 			return err
 		})
 	})
@@ -188,9 +188,17 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 				return err
 			}
 		}
+		// A given installer is mounted as it is; a fetched one is read from the ISO cache by digest.
+		isoPath, withISO := "/work/iso/"+res.iso.FileName, tc
+		if iso != nil {
+			withISO = tc.WithMountedFile(isoPath, iso)
+		} else {
+			isoPath = res.iso.CachePath(isoCacheMount)
+			withISO = tc.WithMountedCache(isoCacheMount, cacheVolume("iso"))
+		}
 		args := []string{"bash", "-c", packerRunScript, "packer-run",
 			"-var", "accelerator=" + res.accel.Accel,
-			"-var", "iso_url=/work/iso/" + res.iso.FileName,
+			"-var", "iso_url=" + isoPath,
 			"-var", "iso_checksum=" + res.iso.Algorithm + ":" + res.iso.Digest,
 			"-var", "output_dir=/work/output",
 			"-var", "serial_log=/work/serial.log",
@@ -201,8 +209,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		if r.sshTimeout != "" {
 			args = append(args, "-var", "ssh_timeout="+r.sshTimeout)
 		}
-		ran := tc.
-			WithMountedFile("/work/iso/"+res.iso.FileName, iso).
+		ran := withISO.
 			WithNewFile("/work/"+osdefs.TemplateFile, string(hcl)).
 			WithDirectory("/work/http", httpDir).
 			WithDirectory("/work/scripts", scripts).

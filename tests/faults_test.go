@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -76,22 +77,34 @@ func TestFaultsKVMUnusable(t *testing.T) {
 // Downloads: transient failures are retried, permanent ones named, corrupt ones leave nothing cached.
 func TestFaultsDownloads(t *testing.T) {
 	t.Parallel()
-	mir := startMirror(t, testbedDir(t))
-	// A path prefix gives each case its own URL, so its own cache entry: the main build's cached
-	// testbed does not hide these downloads.
+	// Each case has its own installer (random bytes with their own SHA256SUMS) under its own path:
+	// the ISO cache is keyed by digest, so no case can be answered from another's cache entry.
 	prefix := fmt.Sprintf("%d", time.Now().UnixNano())
+	const size = 16 << 20
+	root := t.TempDir()
+	for _, sub := range []string{"flaky", "gone", "truncated", "wrong-checksum"} {
+		dir := filepath.Join(root, prefix+"-"+sub)
+		data := make([]byte, size)
+		if _, err := rand.Read(data); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, testbedImage), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+testbedImage+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mir := startMirror(t, root)
 	fetchArgs := func(sub string) []string {
 		return []string{"fetch-iso", "--os", "testbed",
 			"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
 			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "--stall-timeout", "10s", "size"}
 	}
-	size := func() int64 {
-		st, err := os.Stat(filepath.Join(testbedDir(t), testbedImage))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Size()
-	}()
 	iso := prefix + "-%s/" + testbedImage
 	sums := prefix + "-%s/SHA256SUMS"
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -157,7 +158,7 @@ func (m *mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(f.status), f.status)
 		return
 	}
-	data, err := os.ReadFile(filepath.Join(m.dir, filepath.Base(name)))
+	data, err := os.ReadFile(filepath.Join(m.dir, filepath.FromSlash(path.Clean("/"+name))))
 	if err != nil {
 		http.NotFound(w, r)
 		return

@@ -3,9 +3,12 @@
 //
 //	cst-fetch resolve  --os ID [--mirror URL]                         → plan JSON on stdout
 //	cst-fetch download --os ID [--mirror URL] --digest HEX --cache DIR --out DIR → result JSON on stdout
+//	cst-fetch get      --os ID [--mirror URL] --cache DIR             → plan JSON on stdout
 //
 // resolve reads and authenticates the checksum file; download places the verified ISO in the cache
-// (or finds it there) and copies it to --out.
+// (or finds it there) and copies it to --out. get does both in one run and leaves the ISO in the
+// cache only, where the build reads it by digest: no copy of a multi-gigabyte file, and a build
+// cached by what the installer is, not by where it came from.
 package main
 
 import (
@@ -29,7 +32,7 @@ import (
 func main() {
 	logger := log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
 	if len(os.Args) < 2 {
-		logger.Fatal("usage: cst-fetch resolve|download [flags]")
+		logger.Fatal("usage: cst-fetch resolve|download|get [flags]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,8 +66,13 @@ func main() {
 		if err == nil {
 			result, err = download(ctx, client, plan, *cache, *out)
 		}
+	case "get":
+		if plan, err = client.Resolve(ctx, d, plan); err == nil {
+			_, err = client.Download(ctx, plan.URL, plan.CachePath(*cache), plan.Algorithm, plan.Digest)
+		}
+		result = plan
 	default:
-		err = fmt.Errorf("unknown command %q: use resolve or download", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use resolve, download or get", os.Args[1])
 	}
 	if err != nil {
 		// The pipeline quotes this line in its error: keep it free of log decoration.
