@@ -33,6 +33,11 @@ func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service)
 // resolveISO reads and authenticates the checksum file. It runs on every build (the vendor may have
 // re-spun an ISO under the same URL); what it learns, the digest, is what keys the download.
 func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service) (fetch.Plan, error) {
+	return m.planExec(ctx, d, mirror, svc, false, "resolve", "--os", d.ID, "--mirror", mirror)
+}
+
+// planExec runs a cst-fetch command that prints the plan, anew on every call, and reads the plan.
+func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, withCache bool, args ...string) (fetch.Plan, error) {
 	if _, err := fetch.NewPlan(d, mirror); err != nil {
 		return fetch.Plan{}, err
 	}
@@ -40,9 +45,12 @@ func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definitio
 	if err != nil {
 		return fetch.Plan{}, err
 	}
+	if withCache {
+		c = c.WithMountedCache("/cache", cacheVolume("iso"))
+	}
 	out, err := c.
 		WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec([]string{"cst-fetch", "resolve", "--os", d.ID, "--mirror", mirror}).
+		WithExec(append([]string{"cst-fetch"}, args...)).
 		Stdout(ctx)
 	if err != nil {
 		return fetch.Plan{}, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
@@ -54,9 +62,9 @@ func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definitio
 	return p, nil
 }
 
-// fetch returns the verified installer (fetch-iso). The download exec is keyed by URL and digest, so a repeated
-// build reuses the engine's result without touching the network; below that, the cache volume keeps
-// verified files across engine cache pruning.
+// fetch returns the verified installer (fetch-iso). The download exec is keyed by URL and digest, so
+// a repeated call reuses the engine's result without touching the network; below that, the cache
+// volume keeps verified files across engine cache pruning.
 func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (*dagger.File, fetch.Plan, error) {
 	p, err := m.resolveISO(ctx, d, mirror, svc)
 	if err != nil {
@@ -83,25 +91,8 @@ const isoCacheMount = "/isos"
 // URL; a cache hit costs a stat). Packer then reads the file from the volume by its digest, so the
 // build is keyed by what the installer is: another mirror of the same file reuses every later stage.
 func (m *CloudstackTemplates) fetchIntoCache(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (fetch.Plan, error) {
-	if _, err := fetch.NewPlan(d, mirror); err != nil {
-		return fetch.Plan{}, err
-	}
-	c, err := m.fetchContainer(mirror, svc)
-	if err != nil {
-		return fetch.Plan{}, err
-	}
-	out, err := c.WithMountedCache("/cache", cacheVolume("iso")).
-		WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec([]string{"cst-fetch", "get", "--os", d.ID, "--mirror", mirror, "--cache", "/cache", "--stall-timeout", stallTimeout}).
-		Stdout(ctx)
-	if err != nil {
-		return fetch.Plan{}, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
-	}
-	var p fetch.Plan
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		return fetch.Plan{}, fmt.Errorf("fetch %s: unreadable plan %q: %w", d.ID, out, err)
-	}
-	return p, nil
+	return m.planExec(ctx, d, mirror, svc, true,
+		"get", "--os", d.ID, "--mirror", mirror, "--cache", "/cache", "--stall-timeout", stallTimeout)
 }
 
 // defaultStallTimeout is how long a download may receive nothing before it is aborted and retried.
