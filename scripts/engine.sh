@@ -228,7 +228,11 @@ engine_env() { _EXPERIMENTAL_DAGGER_RUNNER_HOST="$RUNNER" _EXPERIMENTAL_DAGGER_C
 
 start_engine() {
   engine_running && return 0
-  if [ -S "$SOCK" ] && engine_answers "$RUNNER"; then
+  # A socket left by a stopped engine refuses connections (curl exit 7); only a live one is asked
+  # its version, which otherwise waits out the CLI's connect retries.
+  local probe=0
+  [ -S "$SOCK" ] && { curl -s -m 2 --unix-socket "$SOCK" -o /dev/null http://engine/ || probe=$?; }
+  if [ -S "$SOCK" ] && [ "$probe" != 7 ] && engine_answers "$RUNNER"; then
     fail "an engine this script did not start answers on $SOCK; stop it or export _EXPERIMENTAL_DAGGER_RUNNER_HOST=$RUNNER"
   fi
   rm -f "$SOCK"
@@ -326,16 +330,15 @@ cmd_up() {
   local t0=$SECONDS
   mkdir -p "$HOME_DIR" "$LOG_DIR"
   step packages install_packages
-  # Cold, the downloads (debootstrap, Debian packages in the images) overlap the compiles.
-  step rootfs make_rootfs &
-  local rootfs_job=$!
   step "dagger build" build_binaries
   install_layout
-  wait "$rootfs_job" || fail "the bookworm rootfs could not be made"
+  # Not beside the compile: dpkg is CPU work too, and on two cores both took longer than in turn.
+  step rootfs make_rootfs
   build_bootstrap_tool
   step registry start_registry
   write_engine_config
   step engine start_engine
+  # The seed (a registry push) and the Go SDK image (compiling the standard library) overlap.
   step "registry seed" seed_registry &
   local seed_job=$!
   step "go sdk image" build_go_sdk_image

@@ -5,8 +5,8 @@
 #   scripts/test.sh unit       only what needs no engine (plain `go test`)
 #
 # It installs what it needs (Debian packages, actionlint from the Go module proxy), brings up a Dagger
-# engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names) while it
-# builds the offline testbed OS, takes Packer from the pipeline's toolchain (`unit` builds it on the
+# engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names), builds the
+# offline testbed OS, takes Packer from the pipeline's toolchain (`unit` builds it on the
 # host instead), and runs the suites. Nothing is skipped: a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,14 +30,11 @@ bash scripts/ci-tools.sh >/dev/null
 export PATH="$TOOLS_BIN:$PATH"
 
 if [ "$mode" != unit ]; then
-  # The testbed image is mostly downloads (debootstrap): it overlaps the engine's compile.
-  testbed_log=$(mktemp /tmp/cst-testbed.XXXXXX.log)
-  say "testbed OS (scripts/testbed.sh build, in the background; log: $testbed_log)"
-  bash scripts/testbed.sh build >"$testbed_log" 2>&1 &
-  testbed_job=$!
-
   say "engine (scripts/engine.sh up)"
   eval "$(bash scripts/engine.sh up)"
+  # Not beside the engine build: debootstrap is CPU work too, and on two cores both took longer.
+  say "testbed OS (scripts/testbed.sh build)"
+  bash scripts/testbed.sh build
 
   packer_version=${PACKER_VERSION:-1.9.4}
   if ! "$TOOLS_BIN/packer" version 2>/dev/null | grep -qx "Packer v${packer_version#v}"; then
@@ -52,9 +49,6 @@ say "unit and static tests (go test ./...)"
 go test -count=1 ./...
 
 [ "$mode" = unit ] && { say "unit tests passed"; exit 0; }
-
-wait "$testbed_job" || { cat "$testbed_log" >&2; say "the testbed OS could not be built"; exit 1; }
-say "testbed OS ready: $(tail -n 1 "$testbed_log")"
 
 say "module: generated code and compile check"
 (cd "$ROOT" && dagger develop >/dev/null 2>&1) || { say "dagger develop failed"; dagger develop; exit 1; }
