@@ -86,16 +86,13 @@ func TestFaultsDownloads(t *testing.T) {
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256.Sum256(data)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, testbedImage), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+testbedImage+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeChecksumFile(t, dir, data)
 	}
 	mir := startMirror(t, root)
 	fetchArgs := func(sub string) []string {
@@ -182,11 +179,17 @@ func brokenMirror(t *testing.T) *mirror {
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeChecksumFile(t, dir, data)
+	return startMirror(t, dir)
+}
+
+// writeChecksumFile writes the SHA256SUMS that lists data as the testbed image in dir.
+func writeChecksumFile(t *testing.T, dir string, data []byte) {
+	t.Helper()
 	sum := sha256.Sum256(data)
 	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+testbedImage+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startMirror(t, dir)
 }
 
 // A guest that never answers SSH fails within the configured timeout, quoting its serial console;
