@@ -376,167 +376,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
-		case "Doctor":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var format string
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
-		case "Publish":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var metadata *dagger.File
-			if inputArgs["metadata"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
-				}
-			}
-			var url string
-			if inputArgs["url"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
-				}
-			}
-			var endpoint string
-			if inputArgs["endpoint"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
-				}
-			}
-			var apiKey *dagger.Secret
-			if inputArgs["apiKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
-				}
-			}
-			var secretKey *dagger.Secret
-			if inputArgs["secretKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
-				}
-			}
-			var zone string
-			if inputArgs["zone"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
-				}
-			}
-			var name string
-			if inputArgs["name"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
-				}
-			}
-			var hypervisor string
-			if inputArgs["hypervisor"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
-				}
-			}
-			var public bool
-			if inputArgs["public"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
-				}
-			}
-			var featured bool
-			if inputArgs["featured"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
-				}
-			}
-			var passwordEnabled *bool
-			if inputArgs["passwordEnabled"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
-				}
-			}
-			var wait string
-			if inputArgs["wait"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
-				}
-			}
-			var insecure bool
-			if inputArgs["insecure"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
-				}
-			}
-			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
-		case "Scan":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var failOn string
-			if inputArgs["failOn"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
-				}
-			}
-			var trivyDb *dagger.Directory
-			if inputArgs["trivyDb"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
-				}
-			}
-			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
 		case "Build":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -740,6 +579,188 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
+		case "Doctor":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
+		case "Prepare":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
+		case "Publish":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var metadata *dagger.File
+			if inputArgs["metadata"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
+				}
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var endpoint string
+			if inputArgs["endpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
+				}
+			}
+			var apiKey *dagger.Secret
+			if inputArgs["apiKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
+				}
+			}
+			var secretKey *dagger.Secret
+			if inputArgs["secretKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
+				}
+			}
+			var zone string
+			if inputArgs["zone"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
+				}
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			var hypervisor string
+			if inputArgs["hypervisor"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
+				}
+			}
+			var public bool
+			if inputArgs["public"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
+				}
+			}
+			var featured bool
+			if inputArgs["featured"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
+				}
+			}
+			var passwordEnabled *bool
+			if inputArgs["passwordEnabled"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
+				}
+			}
+			var wait string
+			if inputArgs["wait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
+				}
+			}
+			var insecure bool
+			if inputArgs["insecure"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
+				}
+			}
+			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
+		case "Scan":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var failOn string
+			if inputArgs["failOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
+				}
+			}
+			var trivyDb *dagger.Directory
+			if inputArgs["trivyDb"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
+				}
+			}
+			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/gobuild"
 )
 
 // Base images by their ordinary names: online they come from Docker Hub, air-gapped from the local
@@ -40,17 +42,32 @@ func goBuilder() *dagger.Container {
 // needs the proxy's version list, which some proxies refuse; building inside the downloaded module
 // directory honours its go.sum and replace directives and needs only the exact version.
 func goModuleBinary(module, version, pkg, name, ldflags string) *dagger.File {
+	return goModuleBuild(goBuilder(), module, version, pkg, name, ldflags, "")
+}
+
+// goModuleBuild is goModuleBinary with an edit: a shell step run in a writable copy of the module
+// source (the module cache itself is never changed) before the build.
+func goModuleBuild(builder *dagger.Container, module, version, pkg, name, ldflags, edit string) *dagger.File {
 	script := fmt.Sprintf(`set -eu
 dir=$(cd /tmp && go mod download -json %[1]s@%[2]s | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 [ -n "$dir" ] || { echo "the Go module proxy did not serve %[1]s@%[2]s" >&2; exit 1; }
+if [ -f /cst/edit.sh ]; then
+  cp -r "$dir" /tmp/src && chmod -R u+w /tmp/src && dir=/tmp/src
+  (cd "$dir" && sh -eu /cst/edit.sh)
+fi
 cd "$dir" && go build -trimpath -ldflags %[5]q -o /out/%[4]s %[3]s`, module, version, pkg, name, ldflags)
-	return goBuilder().WithExec([]string{"sh", "-c", script}).File("/out/" + name)
+	if edit != "" {
+		builder = builder.WithNewFile("/cst/edit.sh", edit)
+	}
+	return builder.WithExec([]string{"sh", "-c", script}).File("/out/" + name)
 }
 
-// packerBinary is Packer built from source; 1.9.x bundles the QEMU builder.
+// packerBinary is Packer built from source with the QEMU builder, the one plugin templates here use
+// (gobuild/packer_plugins.awk says why the others are left out).
 func packerBinary(version string) *dagger.File {
 	v := "v" + strings.TrimPrefix(version, "v")
-	return goModuleBinary("github.com/hashicorp/packer", v, ".", "packer", "-s -w")
+	builder := goBuilder().WithNewFile(gobuild.PackerPluginsAwkPath, gobuild.PackerPluginsAwk)
+	return goModuleBuild(builder, "github.com/hashicorp/packer", v, ".", "packer", "-s -w", gobuild.PackerTrim)
 }
 
 // qemuBase is Debian with QEMU (optionally pinned to a Debian package version) and disk tools.

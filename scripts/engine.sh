@@ -42,7 +42,8 @@ CNI_DIR=/opt/cni/bin
 ENGINE_CONFIG=/etc/dagger/engine.json
 
 export DO_NOT_TRACK=1 DAGGER_NO_NAG=1
-export GOFLAGS="-mod=mod -buildvcs=false"
+# One setting for every Go build here (and in scripts/test.sh): packages they share compile once.
+export GOFLAGS="-mod=mod -buildvcs=false -trimpath" CGO_ENABLED=0
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/dagger/dagger"
 
 say() { printf '[engine %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -115,8 +116,7 @@ build_binaries() {
   rm -rf "$out" && mkdir -p "$out"
   (
     cd "$SRC_DIR"
-    export CGO_ENABLED=0
-    go build -trimpath -ldflags "$ld" -o "$out/" ./cmd/engine ./cmd/dagger ./cmd/codegen ./cmd/init ./cmd/dnsname
+    go build -ldflags "$ld" -o "$out/" ./cmd/engine ./cmd/dagger ./cmd/codegen ./cmd/init ./cmd/dnsname
   ) >"$LOG_DIR/build.log" 2>&1 || { tail -30 "$LOG_DIR/build.log" >&2; fail "building Dagger failed (log: $LOG_DIR/build.log)"; }
   mv "$out/engine" "$BIN_DIR/dagger-engine"
   mv "$out/dagger" "$BIN_DIR/dagger"

@@ -12,9 +12,21 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 T0=$SECONDS
-say() { printf '[test %s +%ss] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T0))" "$*" >&2; }
+# Each line also tells how busy the CPUs were since the line before: near 100% a step is compile- or
+# guest-bound (only less work helps), well below it waits on something (downloads, timeouts).
+cpu_ticks() { local _c u n s i w q sq st; read -r _c u n s i w q sq st _ </proc/stat; echo "$((u+n+s+q+sq+st)) $((u+n+s+i+w+q+sq+st))"; }
+read -r CPU_BUSY CPU_ALL < <(cpu_ticks)
+say() {
+  local busy all pct=0
+  read -r busy all < <(cpu_ticks)
+  [ "$all" -gt "$CPU_ALL" ] && pct=$(( 100 * (busy - CPU_BUSY) / (all - CPU_ALL) ))
+  CPU_BUSY=$busy CPU_ALL=$all
+  printf '[test %s +%ss cpu %s%%] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T0))" "$pct" "$*" >&2
+}
 
-export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+# The engine build's settings (scripts/engine.sh): the standard library and the modules the tests share
+# with Dagger compile once, not once per setting.
+export GOFLAGS="${GOFLAGS:--buildvcs=false -trimpath}" CGO_ENABLED="${CGO_ENABLED:-0}"
 mode=${1:-all}
 say "tools (shellcheck, cloud-init, actionlint, qemu-img, debugfs, xmllint, ...)"
 missing=()
@@ -32,11 +44,18 @@ export PATH="$TOOLS_BIN:$PATH"
 if [ "$mode" != unit ]; then
   say "engine (scripts/engine.sh up)"
   eval "$(bash scripts/engine.sh up)"
-  # Not beside the engine build: debootstrap is CPU work too, and on two cores both took longer.
-  say "testbed OS (scripts/testbed.sh build)"
-  bash scripts/testbed.sh build
-
   packer_version=${PACKER_VERSION:-1.9.4}
+  # The pipeline's tools (Packer and Trivy compile from source) get ready in the engine while the
+  # host builds the testbed: debootstrap waits on downloads, the compiles fill those waits.
+  say "pipeline tools (dagger call prepare, in the background) and testbed OS (scripts/testbed.sh build)"
+  prepare_log=$(mktemp /tmp/cst-prepare.XXXXXX.log)
+  dagger call prepare --packer-version "$packer_version" >"$prepare_log.out" 2>"$prepare_log" &
+  prepare_job=$!
+  bash scripts/testbed.sh build
+  say "testbed OS ready; waiting for the pipeline tools"
+  wait "$prepare_job" || { tail -40 "$prepare_log" >&2; say "dagger call prepare failed (log: $prepare_log)"; exit 1; }
+  say "pipeline tools $(tr -s ' \n' ' ' <"$prepare_log.out")"
+
   if ! "$TOOLS_BIN/packer" version 2>/dev/null | grep -qx "Packer v${packer_version#v}"; then
     say "packer from the pipeline's toolchain (dagger call toolchain)"
     dagger call toolchain --packer-version "$packer_version" file --path /usr/local/bin/packer \

@@ -5,7 +5,7 @@
 #   ShellCheck   lints scripts/**/*.sh            (Debian package, shellcheck)
 #   cloud-init   `cloud-init schema` on our YAML  (Debian package)
 #   gnupg        `gpg --show-keys` for keys/*.asc (Debian package)
-#   packer       v1.9.4, `packer validate`        (built from the Go module proxy)
+#   packer       v1.9.4, `packer validate`        (built from the Go module proxy, QEMU builder only)
 #
 # Packer is built from source because the module proxy is the only source of Go binaries here and it
 # refuses `go install module@version` for Packer (its go.mod has replace directives). The build is
@@ -13,6 +13,7 @@
 # two cores): it runs under `flock /tmp/cst-heavy.lock` so concurrent heavy builds queue up.
 set -euo pipefail
 
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PACKER_VERSION="v${PACKER_VERSION:-1.9.4}"
 PACKER_VERSION="v${PACKER_VERSION#v}"
 TOOLS_DIR="${CST_TOOLS_DIR:-/var/lib/cloudstack-templates/tools}"
@@ -51,8 +52,13 @@ if [[ "${CST_TOOLS_NO_PACKER:-}" != 1 ]] && ! packer_ok; then
 		dir="$(go mod download -json "github.com/hashicorp/packer@${PACKER_VERSION}" |
 			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 		[[ -n "$dir" && -d "$dir" ]] || { log "go mod download gave no module dir"; exit 1; }
-		cd "$dir"
-		flock /tmp/cst-heavy.lock go build -trimpath -o "$work/packer" .
+		# The same trim as the pipeline's toolchain (gobuild/gobuild.go), in a copy of the module.
+		cp -r "$dir" "$work/src" && chmod -R u+w "$work/src" && cd "$work/src"
+		f=command/vendored_plugins.go
+		if [[ -f $f ]]; then
+			awk -f "$HERE/../gobuild/packer_plugins.awk" "$f" "$f" >"$f.new" && mv "$f.new" "$f"
+		fi
+		flock /tmp/cst-heavy.lock go build -trimpath -ldflags "-s -w" -o "$work/packer" .
 	)
 	install -m 0755 "$work/packer" "$BIN_DIR/packer"
 	packer_ok || { log "built packer does not report $PACKER_VERSION"; exit 1; }
