@@ -81,7 +81,8 @@ func (m *CloudstackTemplates) FetchIso(
 }
 
 // A container with everything a template build runs: Packer (built from source at the given
-// version, its QEMU builder bundled), QEMU and qemu-img from Debian, OpenSSH and ISO tools.
+// version with its QEMU builder; the cloud plugins 1.9 vendors are left out, as in Packer 1.10+),
+// QEMU and qemu-img from Debian, OpenSSH and ISO tools.
 func (m *CloudstackTemplates) Toolchain(
 	// Packer version; 1.9.x is the last MPL-licensed line and bundles the QEMU builder.
 	// +default="1.9.4"

@@ -6,8 +6,8 @@
 #
 # It installs what it needs (Debian packages, actionlint from the Go module proxy), brings up a Dagger
 # engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names), builds the
-# offline testbed OS, takes Packer from the pipeline's toolchain (`unit` builds it on the
-# host instead), and runs the suites. Nothing is skipped: a missing tool is a failure.
+# offline testbed OS, readies the pipeline's tools (`dagger call prepare`), takes Packer from its
+# toolchain (`unit` builds it on the host instead), and runs the suites. Nothing is skipped: a missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -45,15 +45,16 @@ if [ "$mode" != unit ]; then
   say "engine (scripts/engine.sh up)"
   eval "$(bash scripts/engine.sh up)"
   packer_version=${PACKER_VERSION:-1.9.4}
-  # The pipeline's tools (Packer and Trivy compile from source) get ready in the engine while the
-  # host builds the testbed: debootstrap waits on downloads, the compiles fill those waits.
-  say "pipeline tools (dagger call prepare, in the background) and testbed OS (scripts/testbed.sh build)"
-  prepare_log=$(mktemp /tmp/cst-prepare.XXXXXX.log)
-  dagger call prepare --packer-version "$packer_version" >"$prepare_log.out" 2>"$prepare_log" &
-  prepare_job=$!
+  # Not beside the engine's compiles: debootstrap is CPU and disk work too, and on two cores the pair
+  # took longer side by side than in turn.
+  say "testbed OS (scripts/testbed.sh build)"
   bash scripts/testbed.sh build
-  say "testbed OS ready; waiting for the pipeline tools"
-  wait "$prepare_job" || { tail -40 "$prepare_log" >&2; say "dagger call prepare failed (log: $prepare_log)"; exit 1; }
+  # Every tool of the pipeline at once (Packer and Trivy compile from source; package installs wait
+  # on downloads meanwhile), before the suites: they then share nothing slow.
+  say "pipeline tools (dagger call prepare)"
+  prepare_log=$(mktemp /tmp/cst-prepare.XXXXXX.log)
+  dagger call prepare --packer-version "$packer_version" >"$prepare_log.out" 2>"$prepare_log" \
+    || { tail -40 "$prepare_log" >&2; say "dagger call prepare failed (log: $prepare_log)"; exit 1; }
   say "pipeline tools $(tr -s ' \n' ' ' <"$prepare_log.out")"
 
   if ! "$TOOLS_BIN/packer" version 2>/dev/null | grep -qx "Packer v${packer_version#v}"; then
