@@ -37,9 +37,10 @@ tar --format=ustar --owner=0 --group=0 --numeric-owner -cf "/out/.$name.ova" "$n
 mv "/out/.$name.ova" "/out/$name.ova"
 `
 
-// diskTools is Debian with qemu-img and tar.
+// diskTools is Debian with qemu-img, zstd and tar: the QEMU base the other images share, so a cold
+// engine installs those packages once.
 func diskTools() *dagger.Container {
-	return aptInstall(dag.Container().From(debianImage), "qemu-utils", "zstd")
+	return qemuBase("")
 }
 
 type imageInfo struct {

@@ -68,9 +68,11 @@ tr -d '\r' < /tmp/serial.log 2>/dev/null | grep -v '^\s*$' | tail -n 25
 exit 0
 `
 
-// guestfsImage reads guest filesystems offline.
+// guestfsImage reads guest filesystems offline. It is the KVM probe's image (QEMU and the kernel
+// libguestfs boots its appliance with) plus libguestfs: a cold engine installs the kernel and makes
+// its initramfs once.
 func guestfsImage() *dagger.Container {
-	return aptInstall(dag.Container().From(debianImage), "libguestfs-tools", "linux-image-cloud-amd64", "qemu-utils").
+	return aptInstall(probeImage(""), "libguestfs-tools").
 		// The direct backend needs no libvirt daemon.
 		WithEnvVariable("LIBGUESTFS_BACKEND", "direct")
 }

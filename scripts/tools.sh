@@ -57,6 +57,7 @@ if [[ "${CST_TOOLS_NO_PACKER:-}" != 1 ]] && ! packer_ok; then
 		f=command/vendored_plugins.go
 		if [[ -f $f ]]; then
 			awk -f "$HERE/../gobuild/packer_plugins.awk" "$f" "$f" >"$f.new" && mv "$f.new" "$f"
+			grep -q '"github.com/hashicorp/packer-plugin-qemu/' "$f" || { log "$f no longer vendors the QEMU builder"; exit 1; }
 		fi
 		flock /tmp/cst-heavy.lock go build -trimpath -ldflags "-s -w" -o "$work/packer" .
 	)
