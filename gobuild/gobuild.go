@@ -10,15 +10,9 @@ import _ "embed"
 //go:embed packer_plugins.awk
 var PackerPluginsAwk string
 
-// PackerPluginsAwkPath is where PackerTrim expects PackerPluginsAwk.
-const PackerPluginsAwkPath = "/cst/packer_plugins.awk"
-
-// PackerTrim runs in a writable copy of the Packer module: it applies PackerPluginsAwk to
-// command/vendored_plugins.go and fails if the QEMU builder is gone. A version without that file
-// (none vendored) is left as it is.
-const PackerTrim = `f=command/vendored_plugins.go
-if [ -f "$f" ]; then
-  awk -f ` + PackerPluginsAwkPath + ` "$f" "$f" >"$f.new" && mv "$f.new" "$f"
-  grep -q '"github.com/hashicorp/packer-plugin-qemu/' "$f" || { echo "$f no longer vendors the QEMU builder" >&2; exit 1; }
-fi
-`
+// PackerTrim is packer_trim.sh, which applies PackerPluginsAwk (read from the script's own
+// directory) to a writable copy of the Packer module and fails if the QEMU builder is gone.
+// scripts/tools.sh runs the same file for the host's Packer.
+//
+//go:embed packer_trim.sh
+var PackerTrim string

@@ -72,3 +72,86 @@ func TestPackerPluginsTrim(t *testing.T) {
 		})
 	}
 }
+
+// TestPackerTrimScript runs packer_trim.sh the way the pipeline does: from a directory holding it and
+// the awk program, in a copy of the module source.
+func TestPackerTrimScript(t *testing.T) {
+	vendored, err := os.ReadFile("testdata/vendored_plugins.go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noQEMU := strings.ReplaceAll(strings.ReplaceAll(string(vendored),
+		"\tqemubuilder \"github.com/hashicorp/packer-plugin-qemu/builder/qemu\"\n", ""),
+		"\t\"qemu\":       new(qemubuilder.Builder),\n", "")
+	tests := []struct {
+		name     string
+		src      *string // command/vendored_plugins.go; nil: the module has none
+		wantErr  string
+		wantQEMU bool
+	}{
+		{name: "Packer 1.9", src: ptr(string(vendored)), wantQEMU: true},
+		{name: "no vendored plugins file", src: nil},
+		{name: "QEMU builder not vendored", src: &noQEMU, wantErr: "no longer vendors the QEMU builder"},
+	}
+	tools := t.TempDir()
+	for _, f := range []string{"packer_trim.sh", "packer_plugins.awk"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tools, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mod := t.TempDir()
+			file := filepath.Join(mod, "command", "vendored_plugins.go")
+			if tt.src != nil {
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(file, []byte(*tt.src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("sh", "-eu", filepath.Join(tools, "packer_trim.sh"))
+			cmd.Dir = mod
+			out, err := cmd.CombinedOutput()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(string(out), tt.wantErr) {
+					t.Fatalf("want failure %q, got err=%v, output %q", tt.wantErr, err, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("packer_trim.sh: %v: %s", err, out)
+			}
+			got, err := os.ReadFile(file)
+			if tt.src == nil {
+				if !os.IsNotExist(err) {
+					t.Fatalf("the script made %s (err=%v)", file, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(got), "packer-plugin-amazon") || strings.Contains(string(got), "qemubuilder") != tt.wantQEMU {
+				t.Errorf("trimmed file:\n%s", got)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPackerTrimShellcheck(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Fatal("shellcheck not found: run scripts/tools.sh (installs Debian's shellcheck)")
+	}
+	if out, err := exec.Command(sc, "--severity=style", "packer_trim.sh").CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck packer_trim.sh: %v\n%s", err, out)
+	}
+}

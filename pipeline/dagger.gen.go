@@ -194,6 +194,76 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "CloudstackTemplates":
 		switch fnName {
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout)
+		case "Doctor":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
 		case "Build":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -397,76 +467,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout)
-		case "Doctor":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var format string
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
 		case "List":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -614,27 +614,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
-		case "Prepare":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
 		case "Publish":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -733,6 +712,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
+		case "Prepare":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
 		case "Scan":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

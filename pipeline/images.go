@@ -66,7 +66,8 @@ cd "$dir" && go build -trimpath -ldflags %[5]q -o /out/%[4]s %[3]s`, module, ver
 // (gobuild/packer_plugins.awk says why the others are left out).
 func packerBinary(version string) *dagger.File {
 	v := "v" + strings.TrimPrefix(version, "v")
-	builder := goBuilder().WithNewFile(gobuild.PackerPluginsAwkPath, gobuild.PackerPluginsAwk)
+	// goModuleBuild runs the edit as /cst/edit.sh, which reads the awk program beside it.
+	builder := goBuilder().WithNewFile("/cst/packer_plugins.awk", gobuild.PackerPluginsAwk)
 	return goModuleBuild(builder, "github.com/hashicorp/packer", v, ".", "packer", "-s -w", gobuild.PackerTrim)
 }
 

@@ -52,13 +52,9 @@ if [[ "${CST_TOOLS_NO_PACKER:-}" != 1 ]] && ! packer_ok; then
 		dir="$(go mod download -json "github.com/hashicorp/packer@${PACKER_VERSION}" |
 			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 		[[ -n "$dir" && -d "$dir" ]] || { log "go mod download gave no module dir"; exit 1; }
-		# The same trim as the pipeline's toolchain (gobuild/gobuild.go), in a copy of the module.
+		# The same trim as the pipeline's toolchain (gobuild/), in a copy of the module.
 		cp -r "$dir" "$work/src" && chmod -R u+w "$work/src" && cd "$work/src"
-		f=command/vendored_plugins.go
-		if [[ -f $f ]]; then
-			awk -f "$HERE/../gobuild/packer_plugins.awk" "$f" "$f" >"$f.new" && mv "$f.new" "$f"
-			grep -q '"github.com/hashicorp/packer-plugin-qemu/' "$f" || { log "$f no longer vendors the QEMU builder"; exit 1; }
-		fi
+		sh -eu "$HERE/../gobuild/packer_trim.sh"
 		flock /tmp/cst-heavy.lock go build -trimpath -ldflags "-s -w" -o "$work/packer" .
 	)
 	install -m 0755 "$work/packer" "$BIN_DIR/packer"
