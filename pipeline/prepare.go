@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,28 +32,25 @@ func (m *CloudstackTemplates) Prepare(
 	tools["installer downloader"] = func(ctx context.Context) error { _, err := m.fetchTool().Sync(ctx); return err }
 	tools["kvm probe"] = func(ctx context.Context) error { _, err := probeImage("").Sync(ctx); return err }
 
-	log := stageLogger("all")
-	var (
-		mu    sync.Mutex
-		lines []string
-	)
+	// Each tool is timed and logged like a build's stages.
+	clock := &stageClock{log: stageLogger("all")}
 	g, ctx := errgroup.WithContext(ctx)
 	for name, ready := range tools {
 		g.Go(func() error {
-			t0 := time.Now()
-			if err := ready(ctx); err != nil {
-				return fmt.Errorf("preparing %s: %s", name, execMessage(err))
-			}
-			elapsed := time.Since(t0).Round(time.Second)
-			log.Info("tool ready", "tool", name, "elapsed", elapsed)
-			mu.Lock()
-			lines = append(lines, fmt.Sprintf("%-22s %s", name, elapsed))
-			mu.Unlock()
-			return nil
+			return clock.run(name, func() error {
+				if err := ready(ctx); err != nil {
+					return fmt.Errorf("preparing %s: %s", name, execMessage(err))
+				}
+				return nil
+			})
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return "", err
+	}
+	var lines []string
+	for _, st := range clock.recorded() {
+		lines = append(lines, fmt.Sprintf("%-22s %s", st.name, time.Duration(st.seconds*float64(time.Second)).Round(time.Second)))
 	}
 	slices.Sort(lines)
 	return "ready:\n" + strings.Join(lines, "\n") + "\n", nil

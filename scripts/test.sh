@@ -7,7 +7,8 @@
 # It installs what it needs (Debian packages, actionlint from the Go module proxy), brings up a Dagger
 # engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names), builds the
 # offline testbed OS, readies the pipeline's tools (`dagger call prepare`), takes Packer from its
-# toolchain (`unit` builds it on the host instead), and runs the suites. Nothing is skipped: a missing tool is a failure.
+# toolchain (`unit` builds it on the host instead), and runs the suites. Nothing is skipped: a
+# missing tool is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
