@@ -13,6 +13,10 @@
 //     status text ("35% Downloaded", "Installing Template", ...) to a callback, and fails with that
 //     text when the secondary storage VM reports a download error, or when the wait times out.
 //
+// A reused template that is still downloading although it was created longer ago than the wait is
+// taken to be stuck: Publish fails at once and says how to delete it, since waiting again would only
+// run out again on every re-run.
+//
 // # Client
 //
 // Requests are made with the maintained Go client github.com/apache/cloudstack-go/v2 (a fresh client
@@ -32,5 +36,9 @@
 //
 // The API and secret keys are never put into an error, a log line, a progress report or a result.
 // Errors from the HTTP layer (which quote the signed request URL, apiKey included) are rewritten
-// before they are returned, and a Publisher prints as its endpoint only.
+// before they are returned, and a Publisher prints as its endpoint only. The download URL may carry
+// credentials too (userinfo, a pre-signed query), and CloudStack's status text is the server's and may
+// quote it: both are shown only through the shared package redact (redact.URL for the download URL,
+// redact.Text with the keys for everything that comes from the server), in errors, Error.Status,
+// Progress.Status and Result.Status alike.
 package cloudstack

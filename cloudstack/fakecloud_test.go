@@ -45,6 +45,18 @@ type fakeCloud struct {
 	// script is the status sequence a newly registered template goes through, one step per
 	// listTemplates call that names its id.
 	script []fakeStep
+	// slow, if set, makes the server hold back its answer to some requests.
+	slow *fakeSlow
+	// registerError, if set, is the errortext registerTemplate fails with; %s is replaced by the url
+	// parameter as CloudStack received it.
+	registerError string
+}
+
+// fakeSlow holds back the answer to command ("" for every command) until the client gives up: before
+// the headers, or after the headers and the start of the body when midBody is set.
+type fakeSlow struct {
+	command string
+	midBody bool
 }
 
 // fakeStep is one state of a template as listTemplates shows it.
@@ -53,10 +65,12 @@ type fakeStep struct {
 	ready         bool
 	downloadState string
 	percent       int
+	datastore     string // image store name in downloaddetails; "sec1" when empty
 }
 
 type fakeTemplate struct {
 	id, name, checksum, zoneID, zoneName, osTypeID, format, hypervisor, url string
+	created                                                                 string // CloudStack's format, e.g. 2025-01-01T10:00:00+0000
 	script                                                                  []fakeStep
 	step                                                                    int
 }
@@ -193,6 +207,19 @@ func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"errortext": "unable to verify user credentials and/or request signature"})
 		return
 	}
+	if sl := f.slow; sl != nil && (sl.command == "" || sl.command == command) {
+		if sl.midBody {
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprintf(w, `{"%s": {"count": 1, `, respName)
+			w.(http.Flusher).Flush()
+		}
+		// Until the client hangs up, so that closing the server does not wait for the full delay.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[command]++
@@ -251,14 +278,22 @@ func (f *fakeCloud) listOsTypes(w http.ResponseWriter, r *http.Request, respName
 // templateJSON renders a template as TemplateResponse does in listTemplates and registerTemplate.
 func (f *fakeCloud) templateJSON(t *fakeTemplate) map[string]any {
 	s := t.script[min(t.step, len(t.script)-1)]
-	return map[string]any{
+	datastore := s.datastore
+	if datastore == "" {
+		datastore = "sec1"
+	}
+	m := map[string]any{
 		"id": t.id, "name": t.name, "displaytext": t.name, "ispublic": false, "isready": s.ready,
 		"status": s.status, "format": t.format, "hypervisor": t.hypervisor, "ostypeid": t.osTypeID,
 		"zoneid": t.zoneID, "zonename": t.zoneName, "templatetype": "USER", "account": "admin",
 		"checksum": checksumDigest(t.checksum), "url": t.url, "crossZones": false,
-		"downloaddetails": []map[string]string{{"datastore": "sec1", "downloadPercent": fmt.Sprint(s.percent),
+		"downloaddetails": []map[string]string{{"datastore": datastore, "downloadPercent": fmt.Sprint(s.percent),
 			"downloadState": s.downloadState}},
 	}
+	if t.created != "" {
+		m["created"] = t.created
+	}
+	return m
 }
 
 func (f *fakeCloud) listTemplates(w http.ResponseWriter, r *http.Request, respName string) {
@@ -309,10 +344,15 @@ func (f *fakeCloud) registerTemplate(w http.ResponseWriter, r *http.Request, res
 		f.paramError(w, respName, "Unable to execute API command registertemplate due to invalid value")
 		return
 	}
+	if f.registerError != "" {
+		f.reply(w, 530, respName, map[string]any{"uuidList": []any{}, "errorcode": 530, "cserrorcode": 4250,
+			"errortext": strings.ReplaceAll(f.registerError, "%s", p["url"])})
+		return
+	}
 	f.nextID++
 	t := &fakeTemplate{id: fmt.Sprintf("7e3f0000-0000-4000-8000-%012d", f.nextID), name: p["name"],
 		checksum: p["checksum"], zoneID: p["zoneid"], zoneName: zoneName, osTypeID: p["ostypeid"],
-		format: p["format"], hypervisor: p["hypervisor"], url: p["url"],
+		format: p["format"], hypervisor: p["hypervisor"], url: p["url"], created: time.Now().Format(createdLayout),
 		script: append([]fakeStep{{status: "Processing", downloadState: "NOT_DOWNLOADED"}}, f.script...)}
 	f.templates = append(f.templates, t)
 	f.reply(w, 200, respName, map[string]any{"count": 1, "template": []map[string]any{f.templateJSON(t)}})
@@ -322,4 +362,17 @@ func (f *fakeCloud) count(command string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[command]
+}
+
+// addTemplate puts a template registered by an earlier run into zone1, as a KVM QCOW2 template of
+// the Debian 12 OS type, going through script one step per listTemplates call by id.
+func (f *fakeCloud) addTemplate(name, checksum string, created time.Time, script ...fakeStep) *fakeTemplate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	t := &fakeTemplate{id: fmt.Sprintf("5eed0000-0000-4000-8000-%012d", f.nextID), name: name, checksum: checksum,
+		zoneID: zone1ID, zoneName: "zone1", osTypeID: debianOSID, format: "QCOW2", hypervisor: "KVM",
+		url: "http://artifacts.example/earlier.qcow2", created: created.Format(createdLayout), script: script}
+	f.templates = append(f.templates, t)
+	return t
 }

@@ -90,9 +90,12 @@ func (p Publisher) GoString() string { return p.String() }
 
 // session is the state of one Publish call: a cloudstack-go client whose requests carry ctx.
 type session struct {
-	cs        *csapi.CloudStackClient
-	transport *ctxTransport
-	redact    redactor
+	ctx            context.Context
+	cs             *csapi.CloudStackClient
+	transport      *ctxTransport
+	redact         redactor
+	endpoint       string
+	requestTimeout time.Duration
 }
 
 func (p *Publisher) newSession(ctx context.Context) *session {
@@ -100,10 +103,14 @@ func (p *Publisher) newSession(ctx context.Context) *session {
 	hc := &http.Client{Transport: tr, Timeout: p.requestTimeout}
 	// verifyssl only configures the client's default transport, which WithHTTPClient replaces.
 	cs := csapi.NewClient(p.endpoint, p.apiKey, p.secretKey, !p.insecureTLS, csapi.WithHTTPClient(hc))
-	return &session{cs: cs, transport: tr, redact: newRedactor(p.apiKey, p.secretKey)}
+	return &session{ctx: ctx, cs: cs, transport: tr, redact: newRedactor(p.apiKey, p.secretKey),
+		endpoint: p.endpoint, requestTimeout: p.requestTimeout}
 }
 
 // fail converts an error of an API call into an *Error naming what was being done.
 func (s *session) fail(command string, err error, what string) *Error {
-	return s.redact.apiError(command, err, int(s.transport.lastStatus.Load()), what)
+	return s.apiError(command, err, what)
 }
+
+// clean redacts server-controlled text (status text, download details) before it is shown.
+func (s *session) clean(text string) string { return s.redact.clean(text) }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // Format is a CloudStack template format, as the registerTemplate "format" parameter takes it.
@@ -107,7 +109,8 @@ type Progress struct {
 	// TemplateID is the CloudStack template ID.
 	TemplateID string
 	// Status is CloudStack's status text as listTemplates reports it ("35% Downloaded",
-	// "Installing Template", "Download Complete", ...).
+	// "Installing Template", "Download Complete", ...), with URLs and credentials in it redacted:
+	// callers log it, and a failed download's text may quote the signed download URL.
 	Status string
 	// Percent is the download percentage when CloudStack reports one, else -1.
 	Percent int
@@ -134,7 +137,7 @@ type Result struct {
 	Format     Format
 	// Checksum is the normalised checksum, "{ALGORITHM}<lower-case hex>".
 	Checksum string
-	// Status is CloudStack's last status text ("Download Complete").
+	// Status is CloudStack's last status text ("Download Complete"), redacted as Progress.Status.
 	Status string
 	// Reused is true when an existing template with the same name and checksum was reused instead of
 	// registering a new one.
@@ -247,7 +250,7 @@ func prepare(req Request) (*prepared, error) {
 	}
 	u, err := url.Parse(strings.TrimSpace(req.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, invalidf("download URL %q: CloudStack needs an absolute http:// or https:// URL that its secondary storage VM can reach", req.URL)
+		return nil, invalidf("download URL %q: CloudStack needs an absolute http:// or https:// URL that its secondary storage VM can reach", redact.URL(strings.TrimSpace(req.URL)))
 	}
 	if err := checkDownloadURL(u, f); err != nil {
 		return nil, err
@@ -288,18 +291,18 @@ func checkDownloadURL(u *url.URL, f Format) error {
 	switch u.Port() {
 	case "", "80", "8080", "443":
 	default:
-		return invalidf("download URL %s: CloudStack downloads only from ports 80, 8080 and 443, not %s", redactURLQuery(u.String()), u.Port())
+		return invalidf("download URL %s: CloudStack downloads only from ports 80, 8080 and 443, not %s", redact.URL(u.String()), u.Port())
 	}
 	host := u.Hostname()
 	if strings.EqualFold(host, "localhost") {
-		return invalidf("download URL %s: localhost is the secondary storage VM itself to CloudStack; use an address it can reach", redactURLQuery(u.String()))
+		return invalidf("download URL %s: localhost is the secondary storage VM itself to CloudStack; use an address it can reach", redact.URL(u.String()))
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		switch {
 		case ip.To4() == nil:
-			return invalidf("download URL %s: CloudStack does not download from IPv6 addresses", redactURLQuery(u.String()))
+			return invalidf("download URL %s: CloudStack does not download from IPv6 addresses", redact.URL(u.String()))
 		case ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast():
-			return invalidf("download URL %s: CloudStack refuses loopback, link-local, wildcard and multicast hosts", redactURLQuery(u.String()))
+			return invalidf("download URL %s: CloudStack refuses loopback, link-local, wildcard and multicast hosts", redact.URL(u.String()))
 		}
 	}
 	ext := "." + strings.ToLower(string(f))
@@ -309,7 +312,7 @@ func checkDownloadURL(u *url.URL, f Format) error {
 			return nil
 		}
 	}
-	return invalidf("download URL %s: CloudStack wants the path of a %s template to end in %s (optionally .zip, .bz2 or .gz)", redactURLQuery(u.String()), f, ext)
+	return invalidf("download URL %s: CloudStack wants the path of a %s template to end in %s (optionally .zip, .bz2 or .gz)", redact.URL(u.String()), f, ext)
 }
 
 func formatAllowed(hypervisor string, f Format) bool {

@@ -42,6 +42,7 @@ func TestPrepare(t *testing.T) {
 		name           string
 		mod            func(r *Request)
 		errPart        string
+		absent         string // must not be in the error
 		hypervisor     string
 		wantURL        string
 		wantWait       time.Duration
@@ -58,7 +59,12 @@ func TestPrepare(t *testing.T) {
 		{name: "localhost", mod: func(r *Request) { r.URL = "http://localhost:8080/x.qcow2" }, errPart: "localhost"},
 		{name: "IPv6 host", mod: func(r *Request) { r.URL = "http://[2001:db8::1]/x.qcow2" }, errPart: "IPv6"},
 		{name: "extension does not match the format", mod: func(r *Request) { r.URL = "http://h.example/x.vhd" }, errPart: "end in .qcow2"},
-		{name: "query is not shown", mod: func(r *Request) { r.URL = "http://h.example/x.img?token=s3cr3t" }, errPart: "x.img?…"},
+		{name: "query is not shown", mod: func(r *Request) { r.URL = "http://h.example/x.img?token=s3cr3t" },
+			errPart: "http://h.example/x.img?REDACTED", absent: "s3cr3t"},
+		{name: "userinfo is not shown", mod: func(r *Request) { r.URL = "http://u:s3cr3t@h.example:8000/x.qcow2" },
+			errPart: "http://REDACTED@h.example:8000/x.qcow2:", absent: "s3cr3t"},
+		{name: "userinfo of an unusable URL is not shown", mod: func(r *Request) { r.URL = "ftp://u:s3cr3t@h.example/x.qcow2?sig=s3cr3t2" },
+			errPart: `"ftp://REDACTED@h.example/x.qcow2?REDACTED"`, absent: "s3cr3t"},
 		{name: "KVM cannot run OVA", mod: func(r *Request) { r.Format, r.Hypervisor = "ova", "KVM" }, errPart: "cannot run a OVA"},
 		{name: "unknown hypervisor", mod: func(r *Request) { r.Hypervisor = "bhyve" }, errPart: `unknown hypervisor "bhyve"`},
 		{name: "unknown format", mod: func(r *Request) { r.Format = "vmdk" }, errPart: `unknown template format "vmdk"`},
@@ -82,6 +88,9 @@ func TestPrepare(t *testing.T) {
 			if tc.errPart != "" {
 				if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.errPart) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.errPart)
+				}
+				if tc.absent != "" && strings.Contains(err.Error(), tc.absent) {
+					t.Errorf("err = %v shows %q", err, tc.absent)
 				}
 				return
 			}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	csapi "github.com/apache/cloudstack-go/v2/cloudstack"
+
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // percentRe reads the download percentage from the status TemplateJoinDaoImpl.getTemplateStatus
@@ -63,23 +65,72 @@ func percent(t *csapi.Template) int {
 	return best
 }
 
+// createdLayout is how CloudStack writes a template's "created" time (ApiResponseSerializer's
+// yyyy-MM-dd'T'HH:mm:ssZ).
+const createdLayout = "2006-01-02T15:04:05-0700"
+
+// createdAt returns when CloudStack created the template, if it says so in a form that can be read.
+func createdAt(t *csapi.Template) (time.Time, bool) {
+	for _, layout := range []string{createdLayout, time.RFC3339} {
+		if c, err := time.Parse(layout, strings.TrimSpace(t.Created)); err == nil {
+			return c, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// deleteHint tells how to delete a template from the zone: the publish function has no option to
+// replace or ignore one, so deleting it is what lets the next run register the artifact anew.
+func deleteHint(t *csapi.Template, zoneID string) string {
+	return fmt.Sprintf("delete it (%s, or the deleteTemplate API)", deleteCommand(t, zoneID))
+}
+
+// deleteCommand is the CloudMonkey command that deletes t from the zone. A cross-zone template (no
+// zoneid) is deleted by its ID alone.
+func deleteCommand(t *csapi.Template, zoneID string) string {
+	cmd := "cmk delete template id=" + t.Id
+	if t.Zoneid != "" {
+		cmd += " zoneid=" + zoneID
+	}
+	return cmd
+}
+
+// percentText is ", 35% downloaded" when CloudStack reports a percentage, else "".
+func percentText(p int) string {
+	if p < 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d%% downloaded", p)
+}
+
+// stuckError is the error for a template from an earlier run that has been downloading for longer
+// than this run's wait: waiting again would most likely run out the same way, on every re-run.
+func (s *session) stuckError(r *prepared, t *csapi.Template, zoneID string) *Error {
+	status := s.clean(t.Status)
+	return &Error{Kind: ErrTimeout, Command: "listTemplates", TemplateID: t.Id, Status: status, msg: fmt.Sprintf(
+		"template %q (%s) from an earlier run has been downloading since %s (last status %s%s), longer "+
+			"than the wait of %s, and is probably stuck: %s so that the next run registers it anew",
+		r.Name, t.Id, t.Created, quoteStatus(status), percentText(percent(t)), r.Wait, deleteHint(t, zoneID))}
+}
+
 // wait polls listTemplates (templatefilter=self, id, zoneid) until the template is Ready, its download
-// failed, the wait ran out or ctx ended. It returns the last status text.
-func (s *session) wait(ctx context.Context, r *prepared, id, zoneID string, reused bool, interval time.Duration) (string, error) {
+// failed, the wait ran out or ctx ended. reused is the template found from an earlier run, nil when
+// it was registered by this one. It returns the last status text, redacted.
+func (s *session) wait(ctx context.Context, r *prepared, id, zoneID string, reused *csapi.Template, interval time.Duration) (string, error) {
 	start := time.Now()
 	deadline := start.Add(r.Wait)
-	lastStatus, reported := "", false
+	lastStatus, lastPercent, reported := "", -1, false
 	for {
 		p := s.cs.Template.NewListTemplatesParams("self")
 		p.SetId(id)
 		p.SetZoneid(zoneID)
 		l, err := s.cs.Template.ListTemplates(p)
 		if err != nil {
-			e := s.fail("listTemplates", err, fmt.Sprintf("wait for template %q (%s)", r.Name, id))
-			e.TemplateID, e.Status = id, lastStatus
-			if ctxErr := ctx.Err(); ctxErr != nil {
+			if ctx.Err() != nil {
 				return lastStatus, s.stopped(ctx, r, id, lastStatus)
 			}
+			e := s.fail("listTemplates", err, fmt.Sprintf("wait for template %q (%s)", r.Name, id))
+			e.TemplateID, e.Status = id, lastStatus
 			return lastStatus, e
 		}
 		var t *csapi.Template
@@ -93,25 +144,39 @@ func (s *session) wait(ctx context.Context, r *prepared, id, zoneID string, reus
 			return lastStatus, &Error{Kind: ErrAPI, Command: "listTemplates", TemplateID: id, Status: lastStatus,
 				msg: fmt.Sprintf("wait for template %q: template %s is no longer listed in zone %s (deleted?)", r.Name, id, zoneID)}
 		}
-		if t.Status != lastStatus || !reported {
-			lastStatus, reported = t.Status, true
+		// The status is the server's text: a failed download quotes the URL it tried, credentials
+		// and all, and it goes on to the caller's log, the error and the result.
+		status := s.clean(t.Status)
+		lastPercent = percent(t)
+		if status != lastStatus || !reported {
+			lastStatus, reported = status, true
 			if r.OnProgress != nil {
-				r.OnProgress(Progress{TemplateID: id, Status: t.Status, Percent: percent(t), Ready: t.Isready,
-					Reused: reused, Elapsed: time.Since(start)})
+				r.OnProgress(Progress{TemplateID: id, Status: status, Percent: lastPercent, Ready: t.Isready,
+					Reused: reused != nil, Elapsed: time.Since(start)})
 			}
 		}
 		if t.Isready {
 			return lastStatus, nil
 		}
 		if downloadFailed(t) {
-			return lastStatus, &Error{Kind: ErrDownloadFailed, Command: "listTemplates", TemplateID: id, Status: t.Status,
+			return lastStatus, &Error{Kind: ErrDownloadFailed, Command: "listTemplates", TemplateID: id, Status: status,
 				msg: fmt.Sprintf("template %q (%s): CloudStack could not download or install %s: %s",
-					r.Name, id, redactURLQuery(r.url), describeStatus(t))}
+					r.Name, id, redact.URL(r.url), describeStatus(t, s.clean))}
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return lastStatus, &Error{Kind: ErrTimeout, TemplateID: id, Status: lastStatus, msg: fmt.Sprintf(
-				"template %q (%s) is not ready after %s; last status: %s", r.Name, id, r.Wait, quoteStatus(lastStatus))}
+			msg := fmt.Sprintf("template %q (%s) is not ready after %s; last status: %s", r.Name, id, r.Wait, quoteStatus(lastStatus))
+			if reused != nil {
+				// Re-running would wait for the same template again; say how to start over instead.
+				since := "an earlier run"
+				if _, ok := createdAt(reused); ok {
+					since = reused.Created
+				}
+				msg = fmt.Sprintf("template %q (%s) is not ready after %s; it has been downloading since %s "+
+					"(last status %s%s) and is probably stuck: %s so that the next run registers it anew",
+					r.Name, id, r.Wait, since, quoteStatus(lastStatus), percentText(lastPercent), deleteHint(t, zoneID))
+			}
+			return lastStatus, &Error{Kind: ErrTimeout, TemplateID: id, Status: lastStatus, msg: msg}
 		}
 		timer := time.NewTimer(min(interval, remaining))
 		select {
@@ -133,11 +198,13 @@ func (s *session) stopped(ctx context.Context, r *prepared, id, lastStatus strin
 		"waiting for template %q (%s) %s; last status: %s", r.Name, id, why, quoteStatus(lastStatus))}
 }
 
-func describeStatus(t *csapi.Template) string {
-	s := quoteStatus(t.Status)
+// describeStatus is the status text with the image stores that report a failed download. Both come
+// from the server, so each piece goes through clean before it is quoted.
+func describeStatus(t *csapi.Template, clean func(string) string) string {
+	s := quoteStatus(clean(t.Status))
 	for _, d := range t.Downloaddetails {
 		if st := d["downloadState"]; st != "" && failedStates[strings.ToUpper(st)] {
-			s += fmt.Sprintf(" (image store %s: %s)", d["datastore"], st)
+			s += clean(fmt.Sprintf(" (image store %s: %s)", d["datastore"], st))
 		}
 	}
 	return s
@@ -148,12 +215,4 @@ func quoteStatus(s string) string {
 		return "(none reported)"
 	}
 	return strconv.Quote(s)
-}
-
-// redactURLQuery drops the query of a download URL: pre-signed URLs carry credentials there.
-func redactURLQuery(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
-	}
-	return u
 }

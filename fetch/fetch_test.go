@@ -61,19 +61,19 @@ func TestDownload(t *testing.T) {
 		{name: "ok", server: &faultServer{}, digest: good, wantRequests: 1, wantCached: true},
 		{name: "503 twice then ok", server: &faultServer{fail: 2, status: 503}, digest: good, wantRequests: 3, wantCached: true},
 		{name: "429 is transient", server: &faultServer{fail: 1, status: 429}, digest: good, wantRequests: 2, wantCached: true},
-		{name: "404 is permanent", server: &faultServer{fail: 100, status: 404}, digest: good, wantErr: "HTTP 404 Not Found", wantRequests: 1},
-		{name: "persistent 503 gives up", server: &faultServer{fail: 100, status: 503}, digest: good, wantErr: "gave up after 3 attempts", wantRequests: 3},
-		{name: "truncated body", server: &faultServer{truncate: true}, digest: good, wantErr: "body truncated after 57344 of 114688 bytes", wantRequests: 3},
-		{name: "wrong checksum", server: &faultServer{}, digest: strings.Repeat("ab", 32), wantErr: "the download is corrupt or was tampered with; nothing was cached", wantRequests: 1},
+		{name: "404 is permanent", server: &faultServer{fail: 100, status: 404}, digest: good, wantErr: "HTTP 404 Not Found (attempt 1/3)", wantRequests: 1},
+		{name: "persistent 503 gives up", server: &faultServer{fail: 100, status: 503}, digest: good, wantErr: "HTTP 503 Service Unavailable (attempt 3/3: gave up after 3 attempts)", wantRequests: 3},
+		{name: "truncated body", server: &faultServer{truncate: true}, digest: good, wantErr: "body truncated after 57344 of 114688 bytes (attempt 3/3: gave up after 3 attempts)", wantRequests: 3},
+		{name: "wrong checksum", server: &faultServer{}, digest: strings.Repeat("ab", 32), wantErr: "but the test says " + strings.Repeat("ab", 32) + ": the download is corrupt or was tampered with; nothing was cached (attempt 1/3)", wantRequests: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.server)
 			defer srv.Close()
-			dir := t.TempDir()
-			dest := filepath.Join(dir, "os", "x.iso")
+			root := t.TempDir()
+			dest := filepath.Join(root, "os", "x.iso")
 			c := &Client{Attempts: 3, Backoff: time.Millisecond}
-			res, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", tt.digest)
+			res, err := c.Download(context.Background(), srv.URL+"/iso", dest, Want{Algorithm: "sha256", Digest: tt.digest, From: "the test"})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
@@ -87,13 +87,12 @@ func TestDownload(t *testing.T) {
 			if got := tt.server.requests.Load(); got != tt.wantRequests {
 				t.Errorf("requests = %d, want %d", got, tt.wantRequests)
 			}
-			entries, _ := os.ReadDir(filepath.Dir(dest))
 			if tt.wantCached {
-				if len(entries) != 1 || entries[0].Name() != "x.iso" || res.Bytes != int64(len(payload)) {
-					t.Errorf("cache holds %v, result %+v; want only the verified x.iso", entries, res)
+				if got := dirNames(t, filepath.Dir(dest)); got != ".x.iso.verified x.iso" || res.Bytes != int64(len(payload)) {
+					t.Errorf("cache holds %q, result %+v; want only the verified x.iso and its record", got, res)
 				}
-			} else if len(entries) != 0 {
-				t.Errorf("a failed download left %v in the cache", entries)
+			} else if got := dirNames(t, root); got != "" {
+				t.Errorf("a failed download left %q in the cache root", got)
 			}
 		})
 	}
@@ -105,11 +104,12 @@ func TestDownloadCacheHitMakesNoRequest(t *testing.T) {
 	defer srv.Close()
 	dest := filepath.Join(t.TempDir(), "x.iso")
 	c := &Client{Backoff: time.Millisecond}
-	if _, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload)); err != nil {
+	want := Want{Algorithm: "sha256", Digest: digestOf(payload)}
+	if _, err := c.Download(context.Background(), srv.URL+"/iso", dest, want); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload))
-	if err != nil || !res.CacheHit {
+	res, err := c.Download(context.Background(), srv.URL+"/iso", dest, want)
+	if err != nil || !res.CacheHit || res.Rehashed {
 		t.Fatalf("second download: %+v, %v; want a cache hit", res, err)
 	}
 	if n := fs.requests.Load(); n != 1 {
@@ -128,8 +128,13 @@ func TestIsTransient(t *testing.T) {
 		{&StatusError{Status: 404}, false},
 		{&StatusError{Status: 403}, false},
 		{&TruncatedError{}, true},
+		{&StallError{}, true},
+		{&SlowError{}, true},
+		{&TimeoutError{Phase: PhaseHeaders}, true},
+		{&AttemptError{Err: &StatusError{Status: 503}}, true},
 		{&DigestError{}, false},
 		{context.Canceled, false},
+		{&CancelledError{Err: context.DeadlineExceeded}, false},
 		{errors.New("read tcp: connection reset by peer"), true},
 		{errors.New("no such file"), false},
 	}
@@ -242,8 +247,8 @@ func TestDownloadStall(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "x.iso")
 	c := &Client{Attempts: 2, Backoff: time.Millisecond, StallTimeout: 200 * time.Millisecond}
 	t0 := time.Now()
-	_, err := c.Download(context.Background(), srv.URL+"/iso", dest, "sha256", digestOf(payload))
-	if err == nil || !strings.Contains(err.Error(), "no data for 200ms after 1000 bytes") || !strings.Contains(err.Error(), "gave up after 2 attempts") {
+	_, err := c.Download(context.Background(), srv.URL+"/iso", dest, Want{Algorithm: "sha256", Digest: digestOf(payload)})
+	if err == nil || !strings.Contains(err.Error(), "no data for 200ms after 1000 bytes (attempt 2/2: gave up after 2 attempts)") {
 		t.Fatalf("error = %v", err)
 	}
 	if time.Since(t0) > 3*time.Second {
@@ -255,4 +260,18 @@ func TestDownloadStall(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Dir(dest)); len(entries) != 0 {
 		t.Errorf("a stalled download left %v", entries)
 	}
+}
+
+// dirNames lists a directory's entries, space-separated; "" for an empty or missing directory.
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // Plan is what to download for one OS and how to check it.
@@ -55,13 +56,62 @@ func NewPlan(d osdefs.Definition, mirror string) (Plan, error) {
 func MirrorBase(mirror string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(mirror))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("mirror %q is not an http(s) URL like http://mirror.example:8080/isos", mirror)
+		return "", fmt.Errorf("mirror %q is not an http(s) URL like http://mirror.example:8080/isos", redact.URL(mirror))
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// File names are appended to the mirror's path: a query (a pre-signed URL signs one object,
+		// not a directory) or a fragment would end up in front of them.
+		return "", fmt.Errorf("mirror %q must be a directory URL without a query or fragment, like http://mirror.example:8080/isos", redact.URL(mirror))
 	}
 	s := u.String()
 	if !strings.HasSuffix(s, "/") {
 		s += "/"
 	}
 	return s, nil
+}
+
+// WithAuth returns the plan with credentials, "user:password" or a user alone, on each of its URLs:
+// the HTTP client then sends them as basic authentication (and drops them on a redirect to another
+// host). The credentials come from a secret; errors about them never repeat them.
+func (p Plan) WithAuth(userinfo string) (Plan, error) {
+	userinfo = strings.TrimRight(userinfo, "\r\n")
+	if userinfo == "" {
+		return p, nil
+	}
+	if strings.ContainsAny(userinfo, "\r\n") {
+		return Plan{}, fmt.Errorf("mirror credentials must be one line, user:password")
+	}
+	user, pass, hasPass := strings.Cut(userinfo, ":")
+	if user == "" {
+		return Plan{}, fmt.Errorf("mirror credentials have no user name: give them as user:password")
+	}
+	info := url.User(user)
+	if hasPass {
+		info = url.UserPassword(user, pass)
+	}
+	for _, s := range []*string{&p.URL, &p.ChecksumURL, &p.SignatureURL} {
+		if *s == "" {
+			continue
+		}
+		u, err := url.Parse(*s)
+		if err != nil {
+			return Plan{}, fmt.Errorf("URL %s: %w", redact.URL(*s), err)
+		}
+		u.User = info
+		*s = u.String()
+	}
+	return p, nil
+}
+
+// Redacted returns the plan with the credentials of its URLs (userinfo, signed queries) masked: the
+// form that may be printed, logged or handed to the pipeline as JSON.
+func (p Plan) Redacted() Plan {
+	p.URL = redact.URL(p.URL)
+	p.ChecksumURL = redact.URL(p.ChecksumURL)
+	if p.SignatureURL != "" {
+		p.SignatureURL = redact.URL(p.SignatureURL)
+	}
+	return p
 }
 
 // CacheKey names the cache entry of a verified download by what it is, not where it came from: the
@@ -79,42 +129,40 @@ func (p Plan) CachePath(root string) string {
 const maxChecksumFile = 4 << 20
 
 // Resolve reads the checksum file (and signature), authenticates it as the definition says, and fills
-// in Digest and Verified.
+// in Digest and Verified. The digest is read only from the bytes the signature covers; URLs in its
+// errors are redacted.
 func (c *Client) Resolve(ctx context.Context, d osdefs.Definition, p Plan) (Plan, error) {
+	sumsURL := redact.URL(p.ChecksumURL)
 	sums, err := c.Get(ctx, p.ChecksumURL, maxChecksumFile)
 	if err != nil {
 		return Plan{}, fmt.Errorf("checksum file for %s: %w", d.ID, err)
 	}
-	switch d.Source.Signing {
-	case osdefs.SigningClearsigned:
-		if _, err := osdefs.VerifyClearsigned(sums, d.Source.SigningKey); err != nil {
-			return Plan{}, fmt.Errorf("checksum file %s is not signed by %s's key: %w", p.ChecksumURL, d.Name, err)
-		}
-		p.Verified = "signature"
-	case osdefs.SigningDetached:
-		sig, err := c.Get(ctx, p.SignatureURL, maxChecksumFile)
-		if err != nil {
+	var sig []byte
+	if d.Source.Signing == osdefs.SigningDetached {
+		if sig, err = c.Get(ctx, p.SignatureURL, maxChecksumFile); err != nil {
 			return Plan{}, fmt.Errorf("signature for %s: %w", d.ID, err)
 		}
-		if err := osdefs.VerifyDetached(sums, sig, d.Source.SigningKey); err != nil {
-			return Plan{}, fmt.Errorf("checksum file %s is not signed by %s's key: %w", p.ChecksumURL, d.Name, err)
-		}
-		p.Verified = "signature"
-	default:
-		p.Verified = "unsigned"
 	}
-	digest, err := osdefs.LookupChecksum(sums, p.Algorithm, p.FileName)
+	signed, err := osdefs.SignedChecksums(d.Source, sums, sig)
 	if err != nil {
-		return Plan{}, fmt.Errorf("checksum file %s: %w", p.ChecksumURL, err)
+		return Plan{}, fmt.Errorf("checksum file %s is not signed by %s's key: %w", sumsURL, d.Name, err)
+	}
+	p.Verified = "unsigned"
+	if d.Source.Signing != osdefs.SigningNone {
+		p.Verified = "signature"
+	}
+	digest, err := osdefs.LookupChecksum(signed, p.Algorithm, p.FileName)
+	if err != nil {
+		return Plan{}, fmt.Errorf("checksum file %s: %w", sumsURL, err)
 	}
 	if pin := d.Source.PinnedDigest; pin != "" {
 		want, err := osdefs.NormalizeDigest(p.Algorithm, pin)
 		if err != nil {
-			return Plan{}, fmt.Errorf("pinned digest of %s: %w", d.ID, err)
+			return Plan{}, fmt.Errorf("pinned digest of %s (%s): %w", d.ID, d.File, err)
 		}
 		if digest != want {
-			return Plan{}, fmt.Errorf("checksum file %s lists %s for %s, but the catalogue pins %s: the vendor re-spun the ISO or the file was tampered with; update osdefs/%s.go after checking",
-				p.ChecksumURL, digest, p.FileName, want, d.ID)
+			return Plan{}, fmt.Errorf("checksum file %s lists %s for %s, but the catalogue pins %s: the vendor re-spun the ISO or the file was tampered with; update %s after checking",
+				sumsURL, digest, p.FileName, want, d.File)
 		}
 		p.Verified = "pinned"
 	}

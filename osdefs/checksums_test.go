@@ -64,7 +64,7 @@ var (
 		"SHA256 (" + centosStreamBootISO + ") = " + centos9BootSHA256 + "\n"
 )
 
-func TestParseChecksums(t *testing.T) {
+func TestLookupChecksum(t *testing.T) {
 	h := synth256("h")
 	h512 := synth512("h")
 	tests := []struct {
@@ -86,13 +86,24 @@ func TestParseChecksums(t *testing.T) {
 		{"mixed file picks sha256", "SHA512 (a.iso) = " + h512 + "\nSHA256 (a.iso) = " + h + "\n", "sha256", "a.iso", h, ""},
 		{"mixed file picks sha512", "SHA256 (a.iso) = " + h + "\nSHA512 (a.iso) = " + h512 + "\n", "sha512", "a.iso", h512, ""},
 		{"mixed gnu lengths", h512 + "  a.iso\n" + h + "  a.iso\n", "sha256", "a.iso", h, ""},
-		{"clearsigned with dash-escaping", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n- -- comment line\nSHA256 (a.iso) = " + h + "\n-----BEGIN PGP SIGNATURE-----\n\nwsBcBAEBCAAQ\n-----END PGP SIGNATURE-----\n", "sha256", "a.iso", h, ""},
-		{"clearsigned crlf", "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\n" + h + " *a.iso\r\n-----BEGIN PGP SIGNATURE-----\r\n\r\nx\r\n-----END PGP SIGNATURE-----\r\n", "sha256", "a.iso", h, ""},
-		{"missing entry", "SHA256 (b.iso) = " + h + "\n", "sha256", "a.iso", "", `no sha256 entry for "a.iso"`},
-		{"only other algorithm", "SHA512 (a.iso) = " + h512 + "\n", "sha256", "a.iso", "", "no sha256 entries"},
-		{"bad algorithm", h + "  a.iso\n", "md5", "a.iso", "", "unsupported checksum algorithm"},
-		{"garbage", "<html>404 Not Found</html>\n", "sha256", "a.iso", "", "no sha256 entries"},
-		{"empty", "", "sha256", "a.iso", "", "no sha256 entries"},
+		{"same digest twice", h + "  a.iso\nSHA256 (a.iso) = " + h + "\n", "sha256", "a.iso", h, ""},
+		{"other files' odd lines are not read", "SHA256 (b.iso) = short\n" + h + "  a.iso\n", "sha256", "a.iso", h, ""},
+		{"missing entry", "SHA256 (b.iso) = " + h + "\n", "sha256", "a.iso", "", `no sha256 entry for "a.iso" (it lists b.iso)`},
+		{"only other algorithm", "SHA512 (a.iso) = " + h512 + "\n", "sha256", "a.iso", "", "listed only with other digests (SHA512), none of them sha256"},
+		{"bad algorithm", h + "  a.iso\n", "md5", "a.iso", "", `unsupported checksum algorithm "md5": use sha256 or sha512`},
+		// A malformed or contradictory entry for the requested file is an error that quotes it.
+		{"two different digests", h + "  a.iso\n" + synth256("other") + "  a.iso\n", "sha256", "a.iso", "",
+			`two different sha256 digests for the same file: line 1 "` + h + `  a.iso" and line 2 "` + synth256("other") + `  a.iso"`},
+		{"two different digests, bsd and gnu", "SHA256 (a.iso) = " + h + "\n" + synth256("x") + " *a.iso\n", "sha256", "a.iso", "", "two different sha256 digests"},
+		{"bsd digest too short", "SHA256 (a.iso) = " + h[:63] + "\n", "sha256", "a.iso", "",
+			`line 1 "SHA256 (a.iso) = ` + h[:63] + `": a sha256 digest has 64 hex characters, this one 63`},
+		{"gnu digest of no known length", h + "0  a.iso\n", "sha256", "a.iso", "", "a sha256 digest has 64 hex characters, this one 65"},
+		{"bsd digest not hex", "SHA256 (a.iso) = " + strings.Repeat("z", 64) + "\n", "sha256", "a.iso", "", "the sha256 digest is not hexadecimal"},
+		{"unknown algorithm tag", "BLAKE3 (a.iso) = " + h + "\n", "sha256", "a.iso", "", `line 1 "BLAKE3 (a.iso) = ` + h + `": unknown checksum algorithm "BLAKE3"`},
+		{"md5 beside sha256 is another algorithm", "MD5 (a.iso) = " + h[:32] + "\n" + "SHA256 (a.iso) = " + h + "\n", "sha256", "a.iso", h, ""},
+		{"gnu md5 length beside sha256", h[:32] + "  a.iso\n" + h + "  a.iso\n", "sha256", "a.iso", h, ""},
+		{"garbage", "<html>404 Not Found</html>\n", "sha256", "a.iso", "", "no sha256 entries found in checksum file"},
+		{"empty", "", "sha256", "a.iso", "", "no sha256 entries found in checksum file"},
 		// Vendor layouts.
 		{"ubuntu SHA256SUMS", ubuntuSHA256SUMS, "sha256", ubuntuServerISO, synth256("server"), ""},
 		{"alma CHECKSUM", almaCHECKSUM, "sha256", almaDVDISO, alma91DVDSHA256, ""},
@@ -120,22 +131,6 @@ func TestParseChecksums(t *testing.T) {
 	}
 }
 
-func TestClearsignedBody(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"not clearsigned", "abc  x\n", "abc  x\n"},
-		{"headers and signature stripped", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nline\n-----BEGIN PGP SIGNATURE-----\nsig\n-----END PGP SIGNATURE-----\n", "line\n\n"},
-		{"dash-escaped", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n- -----x\n-----BEGIN PGP SIGNATURE-----\n", "-----x\n\n"},
-		{"crlf", "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\nline\r\n-----BEGIN PGP SIGNATURE-----\r\n", "line\n\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := string(ClearsignedBody([]byte(tc.in))); got != tc.want {
-				t.Fatalf("ClearsignedBody = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestNormalizeDigest(t *testing.T) {
 	h := synth256("n")
 	tests := []struct {
@@ -147,6 +142,7 @@ func TestNormalizeDigest(t *testing.T) {
 		{"short", "sha256", h[:60], "", false},
 		{"not hex", "sha256", strings.Repeat("z", 64), "", false},
 		{"sha512 length", "sha512", synth512("n"), synth512("n"), true},
+		{"unknown algorithm", "sha1", h[:40], "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,5 +151,13 @@ func TestNormalizeDigest(t *testing.T) {
 				t.Fatalf("NormalizeDigest(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// An algorithm the pipeline does not verify with is named as such, not measured against a length of 0.
+func TestNormalizeDigestUnknownAlgorithm(t *testing.T) {
+	_, err := NormalizeDigest("sha1", synth256("n")[:40])
+	if err == nil || !strings.Contains(err.Error(), `unsupported checksum algorithm "sha1": use sha256 or sha512`) {
+		t.Fatalf("error = %v", err)
 	}
 }

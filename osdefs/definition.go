@@ -66,6 +66,9 @@ func (s Source) FileName() string { return path.Base(s.URL) }
 type Definition struct {
 	// ID is the canonical name (`--os` value).
 	ID string
+	// File is the catalogue file that defines this OS ("osdefs/rocky.go"), set when it registers: what
+	// a message tells a maintainer to edit.
+	File string
 	// Aliases are other accepted names (`ubuntu-22.04`, `alma`, ...).
 	Aliases []string
 	// Name is the display name.

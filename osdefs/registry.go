@@ -2,6 +2,8 @@ package osdefs
 
 import (
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -19,7 +21,19 @@ func register(d Definition) {
 			panic(fmt.Sprintf("os name %q registered twice", n))
 		}
 	}
+	if d.File == "" {
+		d.File = callerFile(2)
+	}
 	catalogue[d.ID] = d
+}
+
+// callerFile names the catalogue file skip frames up: messages that ask a maintainer to edit a
+// definition name the file that registered it.
+func callerFile(skip int) string {
+	if _, file, _, ok := runtime.Caller(skip); ok {
+		return "osdefs/" + filepath.Base(file)
+	}
+	return "osdefs/"
 }
 
 func lookupName(name string) (Definition, bool) {

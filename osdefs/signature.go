@@ -65,6 +65,27 @@ func readKeyring(armored []byte) (openpgp.EntityList, error) {
 	return ring, nil
 }
 
+// SignedChecksums returns the bytes of a downloaded checksum file that may be read for digests: for
+// a clearsigned file, the plaintext its signature covers (dash-escaping undone); for a detached
+// signature, the file itself once the signature over exactly those bytes verifies; for an unsigned
+// source, the file as downloaded (the catalogue's pinned digest is then the trust anchor, which the
+// caller checks). Nothing outside what a signature covers is ever returned, so no mirror can add or
+// replace a digest around a valid signature.
+func SignedChecksums(src Source, checksumFile, signature []byte) ([]byte, error) {
+	switch src.Signing {
+	case SigningClearsigned:
+		return VerifyClearsigned(checksumFile, src.SigningKey)
+	case SigningDetached:
+		if err := VerifyDetached(checksumFile, signature, src.SigningKey); err != nil {
+			return nil, err
+		}
+		return checksumFile, nil
+	case SigningNone:
+		return checksumFile, nil
+	}
+	return nil, fmt.Errorf("unknown signing method %q", src.Signing)
+}
+
 // VerifyClearsigned checks an OpenPGP clearsigned message (AlmaLinux and Fedora CHECKSUM files) against
 // the embedded key keyName and returns the signed text with dash-escaping undone. Only the returned
 // bytes are authenticated: callers must parse them, not the original data, so that text outside the
@@ -77,18 +98,43 @@ func VerifyClearsigned(data []byte, keyName string) ([]byte, error) {
 	return verifyClearsigned(data, ring, keyName)
 }
 
+const clearsignBegin = "-----BEGIN PGP SIGNED MESSAGE-----"
+
+// verifyClearsigned accepts exactly one clearsigned block and nothing around it but white space:
+// unsigned text before or after the block (or a second block) is refused rather than ignored, since
+// a reader of the file, a person or another tool, could take it for part of the vendor's message.
 func verifyClearsigned(data []byte, ring openpgp.KeyRing, keyName string) ([]byte, error) {
-	block, rest := clearsign.Decode(data)
-	if block == nil {
+	begin := bytes.Index(data, []byte(clearsignBegin))
+	if begin < 0 {
 		return nil, fmt.Errorf("checksum file is not an OpenPGP clearsigned message (expected a signature by %s)", keyName)
 	}
+	if before := bytes.TrimSpace(data[:begin]); len(before) > 0 {
+		return nil, fmt.Errorf("checksum file has %d bytes of unsigned text before its clearsigned block (%q): refusing it", len(before), firstLine(before))
+	}
+	norm := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	if n := bytes.Count(norm[begin:], []byte("\n"+clearsignBegin)) + 1; n > 1 {
+		return nil, fmt.Errorf("checksum file holds %d clearsigned headers where a vendor's has one: refusing it", n)
+	}
+	block, rest := clearsign.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("checksum file's clearsigned block is malformed (header line, Hash header or signature armor) (expected a signature by %s)", keyName)
+	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, errors.New("checksum file has data after its clearsigned block")
+		return nil, fmt.Errorf("checksum file has unsigned data after its clearsigned block (%q): refusing it", firstLine(bytes.TrimSpace(rest)))
 	}
 	if _, err := block.VerifySignature(ring, nil); err != nil {
 		return nil, fmt.Errorf("clearsigned checksum file does not verify with key %s: %w", keyName, err)
 	}
 	return block.Plaintext, nil
+}
+
+// firstLine is the first line of b, shortened for an error message.
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
 }
 
 // VerifyDetached checks a detached OpenPGP signature sig (armored or binary, e.g. Ubuntu's SHA256SUMS.gpg)

@@ -251,3 +251,111 @@ func TestVendorKeysRejectForeignSignatures(t *testing.T) {
 		t.Error("unknown key name must be an error")
 	}
 }
+
+// Crafted checksum files around a valid clearsigned block: each either yields exactly the digests
+// the vendor signed or fails with an error that says what was refused. None may yield a digest that
+// only unsigned text gives.
+func TestSignedChecksumsCrafted(t *testing.T) {
+	vendor := newTestKey(t, "vendor")
+	ring := openpgp.EntityList{vendor}
+	good, evil := synth256("signed"), synth256("evil")
+	body := "# a.iso: 1024 bytes\nSHA256 (a.iso) = " + good + "\n"
+	signed := string(clearsignWith(t, vendor, body))
+	evilLine := "SHA256 (a.iso) = " + evil + "\n"
+	// A forged block: right structure, wrong (absent) signature, evil digest.
+	forged := "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n" + evilLine
+	afterHash := strings.Replace(signed, "Hash: SHA256\n\n", "Hash: SHA256\n \t\n", 1)
+	tests := []struct {
+		name    string
+		data    string
+		wantErr string // "" = verifies and gives the signed digest
+	}{
+		{"as signed", signed, ""},
+		{"crlf line ends", strings.ReplaceAll(signed, "\n", "\r\n"), ""},
+		{"blank lines around", "\n\n" + signed + "\n\n", ""},
+		{"text before the signed header", evilLine + signed, "unsigned text before its clearsigned block"},
+		{"forged header before the real block", forged + signed, "holds 2 clearsigned headers where a vendor's has one"},
+		{"begin marker not at the start of a line", "junk" + forged + "\n" + signed, "unsigned text before its clearsigned block"},
+		{"marker inside a line, alone", "x" + signed, "unsigned text before its clearsigned block"},
+		{"whitespace-only line after Hash ends the headers", afterHash, ""},
+		{"unsigned lines appended after the signature", signed + evilLine, "unsigned data after its clearsigned block"},
+		{"a second signed block", signed + "\n" + signed, "holds 2 clearsigned headers"},
+		{"a second block with the evil digest", signed + "\n" + string(clearsignWith(t, newTestKey(t, "other"), evilLine)), "holds 2 clearsigned headers"},
+		{"a second block glued to the signature's last line", signed + signed, "unsigned data after its clearsigned block"},
+		{"evil line dash-escaped into the body", strings.Replace(signed, "SHA256 (a.iso)", "- "+evilLine+"SHA256 (a.iso)", 1), "does not verify"},
+		{"digest changed in the body", strings.Replace(signed, good, evil, 1), "does not verify"},
+		{"no signature armor", strings.SplitN(signed, "-----BEGIN PGP SIGNATURE-----", 2)[0], "clearsigned block is malformed"},
+		{"unknown header", strings.Replace(signed, "Hash: SHA256", "Hash: SHA256\nComment: "+evilLine, 1), "clearsigned block is malformed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text, err := verifyClearsigned([]byte(tc.data), ring, "test-vendor")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			got, err := LookupChecksum(text, "sha256", "a.iso")
+			if err != nil || got != good {
+				t.Fatalf("signed text gives %q, %v; want the signed digest %s", got, err, good)
+			}
+		})
+	}
+}
+
+// Dash-escaped lines are part of the signed text, unescaped: a vendor line that begins with "-"
+// still verifies and reads as the vendor wrote it.
+func TestSignedChecksumsDashEscaped(t *testing.T) {
+	vendor := newTestKey(t, "vendor")
+	good := synth256("dash")
+	body := "-----BEGIN PGP SIGNED MESSAGE----- is not a marker here\n- a dash line\nSHA256 (a.iso) = " + good + "\n"
+	signed := clearsignWith(t, vendor, body)
+	if !bytes.Contains(signed, []byte("\n- -----BEGIN PGP SIGNED MESSAGE-----")) {
+		t.Fatalf("the encoder did not dash-escape the marker line:\n%s", signed)
+	}
+	text, err := verifyClearsigned(signed, openpgp.EntityList{vendor}, "test-vendor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(text, []byte("-----BEGIN PGP SIGNED MESSAGE----- is not")) {
+		t.Fatalf("plaintext %q does not start with the unescaped line", text)
+	}
+	if got, err := LookupChecksum(text, "sha256", "a.iso"); err != nil || got != good {
+		t.Fatalf("LookupChecksum = %q, %v", got, err)
+	}
+}
+
+// SignedChecksums returns only signed bytes for each signing method, and the detached case returns
+// exactly the bytes the signature covers.
+func TestSignedChecksumsBySigning(t *testing.T) {
+	data := []byte(ubuntuSHA256SUMS)
+	for _, tc := range []struct {
+		name    string
+		src     Source
+		data    []byte
+		sig     []byte
+		wantErr string
+	}{
+		{"unsigned source returns the file", Source{Signing: SigningNone}, data, nil, ""},
+		{"detached without signature", Source{Signing: SigningDetached, SigningKey: KeyUbuntu}, data, nil, "detached signature does not verify"},
+		{"clearsigned with a plain file", Source{Signing: SigningClearsigned, SigningKey: KeyFedora41}, data, nil, "not an OpenPGP clearsigned message"},
+		{"unknown method", Source{Signing: "magic"}, data, nil, `unknown signing method "magic"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := SignedChecksums(tc.src, tc.data, tc.sig)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
+					t.Fatalf("SignedChecksums = %q, %v; want no bytes and an error containing %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tc.data) {
+				t.Fatalf("SignedChecksums = %q, %v", got, err)
+			}
+		})
+	}
+}

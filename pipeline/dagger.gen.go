@@ -774,7 +774,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
 				}
 			}
-			return New(source), nil
+			var mirrorAuth *dagger.Secret
+			if inputArgs["mirrorAuth"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorAuth"]), &mirrorAuth)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorAuth", err))
+				}
+			}
+			return New(source, mirrorAuth), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

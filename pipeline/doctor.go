@@ -23,8 +23,10 @@ mkdir -p /mnt/t && if mount -t tmpfs none /mnt/t 2>/dev/null; then m=yes; umount
 echo "capeff=$cap mount=$m"`
 
 // reachScript asks for the first byte of each URL, bounded in time: "url status" lines.
-const reachScript = `for u in "$@"; do
-  code=$(curl -s -o /dev/null -r 0-0 --max-time 15 --retry 1 -w '%{http_code}' "$u" 2>/dev/null)
+// A mirror's credentials come from the secret variable CST_MIRROR_AUTH, never from the arguments.
+const reachScript = `reach() { curl -s -o /dev/null -r 0-0 --max-time 15 --retry 1 -w '%{http_code}' "$@" 2>/dev/null; }
+for u in "$@"; do
+  if [ -n "${CST_MIRROR_AUTH:-}" ]; then code=$(reach -u "$CST_MIRROR_AUTH" "$u"); else code=$(reach "$u"); fi
   echo "$u ${code:-000}"
 done`
 
@@ -144,14 +146,14 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 		return nil, err
 	}
 	c = aptInstall(c, "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
-	type urlOf struct{ os, what, url string }
+	type urlOf struct{ os, file, what, url string }
 	var urls []urlOf
 	for _, d := range defs {
 		p, err := fetch.NewPlan(d, mirror)
 		if err != nil {
 			return nil, err
 		}
-		urls = append(urls, urlOf{d.ID, "installer", p.URL}, urlOf{d.ID, "checksum file", p.ChecksumURL})
+		urls = append(urls, urlOf{d.ID, d.File, "installer", p.URL}, urlOf{d.ID, d.File, "checksum file", p.ChecksumURL})
 	}
 	results := make([]plan.Finding, len(urls))
 	p := pool.New().WithMaxGoroutines(4)
@@ -171,9 +173,12 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 			case code == "000":
 				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no HTTP answer within 15s)"
 				f.Remedy = "check the engine's network or proxy, or serve the files from a mirror (--mirror)"
+			case mirror != "":
+				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
+				f.Remedy = "the mirror does not serve this file (or refuses the credentials): copy the file there beside its checksum file, or check --mirror-auth"
 			default:
 				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
-				f.Remedy = "the vendor moved the file: update osdefs/" + u.os + ".go, or use --mirror"
+				f.Remedy = "the vendor moved the file: update " + u.file + ", or use --mirror"
 			}
 			results[i] = f
 		})

@@ -11,12 +11,23 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name.
 func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service) (*dagger.Container, error) {
+	if redact.HasCredentials(mirror) {
+		return nil, fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) %s", redact.URL(mirror), "build ...")
+	}
 	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
 		WithFile("/usr/local/bin/cst-fetch", m.fetchTool())
+	if m.MirrorAuth != nil {
+		if mirror == "" {
+			return nil, fmt.Errorf("--mirror-auth is for a --mirror that asks for credentials; no --mirror was given")
+		}
+		// cst-fetch reads it from the environment: never an argument, which the engine records.
+		c = c.WithSecretVariable("CST_MIRROR_AUTH", m.MirrorAuth)
+	}
 	if svc != nil {
 		if mirror == "" {
 			return nil, fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")

@@ -22,16 +22,23 @@ type CloudstackTemplates struct {
 	// The project's own source: the fetch tool, OS catalogue and guest scripts are built from it.
 	// +private
 	Source *dagger.Directory
+	// +private
+	MirrorAuth *dagger.Secret
 }
 
 // New creates the module. The defaults fit almost every use.
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!scripts/guest/"]
 	source *dagger.Directory,
+	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
+	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with
+	// credentials in it is refused for that reason.
+	// +optional
+	mirrorAuth *dagger.Secret,
 ) *CloudstackTemplates {
-	return &CloudstackTemplates{Source: source}
+	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth}
 }
 
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,

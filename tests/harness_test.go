@@ -123,6 +123,7 @@ type mirror struct {
 	requests map[string]int
 	bytes    map[string]int64
 	faults   map[string][]fault
+	auth     map[string]string // the basic-auth credentials of the last request per path
 }
 
 // fault is what the mirror does to the next request for a path.
@@ -138,7 +139,7 @@ func startMirror(t *testing.T, dir string) *mirror {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &mirror{dir: dir, port: ln.Addr().(*net.TCPAddr).Port, requests: map[string]int{}, bytes: map[string]int64{}, faults: map[string][]fault{}}
+	m := &mirror{dir: dir, port: ln.Addr().(*net.TCPAddr).Port, requests: map[string]int{}, bytes: map[string]int64{}, faults: map[string][]fault{}, auth: map[string]string{}}
 	m.srv = &http.Server{Handler: m}
 	go func() { _ = m.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = m.srv.Close() })
@@ -149,6 +150,9 @@ func (m *mirror) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	m.mu.Lock()
 	m.requests[name]++
+	if u, p, ok := r.BasicAuth(); ok {
+		m.auth[name] = u + ":" + p
+	}
 	var f fault
 	if q := m.faults[name]; len(q) > 0 {
 		f, m.faults[name] = q[0], q[1:]
@@ -184,6 +188,13 @@ func (m *mirror) inject(path string, faults ...fault) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.faults[path] = append(m.faults[path], faults...)
+}
+
+// authOf returns the basic-auth credentials the last request for path carried ("" for none).
+func (m *mirror) authOf(path string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.auth[path]
 }
 
 func (m *mirror) count(path string) (requests int, bytes int64) {

@@ -9,17 +9,27 @@
 // (or finds it there) and copies it to --out. get does both in one run and leaves the ISO in the
 // cache only, where the build reads it by digest: no copy of a multi-gigabyte file, and a build
 // cached by what the installer is, not by where it came from.
+//
+// A mirror that asks for credentials gets them from the environment variable CST_MIRROR_AUTH
+// (user:password), which the pipeline sets from a secret: an argument would be recorded by the engine.
+// They go to the --mirror only, never to a vendor site.
+//
+// Plans are printed with their URLs redacted (no userinfo, no signed query): the pipeline reads only
+// the digest, file name, algorithm and OS from them. Progress goes to stderr as log lines; a failure
+// ends with one undecorated line, which the pipeline quotes in its own error.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,65 +37,197 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 func main() {
-	logger := log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
-	if len(os.Args) < 2 {
-		logger.Fatal("usage: cst-fetch resolve|download|get [flags]")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	osName := fs.String("os", "", "OS id or alias")
-	mirror := fs.String("mirror", "", "flat mirror URL that replaces the vendor location")
-	digest := fs.String("digest", "", "expected hex digest (download)")
-	cache := fs.String("cache", "/cache", "cache directory")
-	out := fs.String("out", "/out", "directory to copy the verified file to")
-	attempts := fs.Int("attempts", 5, "tries for transient failures")
-	stall := fs.Duration("stall-timeout", time.Minute, "abort a transfer that receives nothing for this long")
-	_ = fs.Parse(os.Args[2:])
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
-	d, err := osdefs.Lookup(*osName)
-	if err != nil {
-		logger.Fatal(err)
-	}
-	plan, err := fetch.NewPlan(d, *mirror)
-	if err != nil {
-		logger.Fatal(err)
-	}
-	client := &fetch.Client{Attempts: *attempts, StallTimeout: *stall, Log: func(f string, a ...any) { logger.Info(fmt.Sprintf(f, a...), "os", d.ID) }}
+const usage = `usage: cst-fetch resolve|download|get --os ID [flags]
 
-	var result any
-	switch os.Args[1] {
-	case "resolve":
-		plan, err = client.Resolve(ctx, d, plan)
-		result = plan
-	case "download":
-		plan.Digest, err = osdefs.NormalizeDigest(plan.Algorithm, *digest)
-		if err == nil {
-			result, err = download(ctx, client, plan, *cache, *out)
-		}
-	case "get":
-		if plan, err = client.Resolve(ctx, d, plan); err == nil {
-			_, err = client.Download(ctx, plan.URL, plan.CachePath(*cache), plan.Algorithm, plan.Digest)
-		}
-		result = plan
+  resolve   read and authenticate the checksum file; print the plan
+  download  place the ISO with --digest in the --cache and copy it to --out; print the result
+  get       resolve, then place the ISO in the --cache; print the plan
+
+flags:
+`
+
+// mirrorAuthEnv names the variable that carries a mirror's credentials.
+const mirrorAuthEnv = "CST_MIRROR_AUTH"
+
+// options are the flags of every command, and the mirror's credentials.
+type options struct {
+	os, mirror, digest, digestFrom, cache, out string
+	client                                     fetch.Client
+	minRate                                    int64
+	auth                                       string
+}
+
+func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
+	o := &options{}
+	fs := flag.NewFlagSet("cst-fetch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.os, "os", "", "OS id or alias (required)")
+	fs.StringVar(&o.mirror, "mirror", "", "flat mirror URL that replaces the vendor location")
+	fs.StringVar(&o.digest, "digest", "", "expected hex digest (download; required there)")
+	fs.StringVar(&o.digestFrom, "digest-from", "the --digest argument", "where --digest came from, for the mismatch error (download)")
+	fs.StringVar(&o.cache, "cache", "/cache", "cache directory")
+	fs.StringVar(&o.out, "out", "/out", "directory to copy the verified file to (download)")
+	fs.IntVar(&o.client.Attempts, "attempts", fetch.DefaultAttempts, "tries for transient failures")
+	fs.DurationVar(&o.client.ConnectTimeout, "connect-timeout", fetch.DefaultConnectTimeout, "give up an attempt that has no TCP connection after this long")
+	fs.DurationVar(&o.client.TLSHandshakeTimeout, "tls-timeout", fetch.DefaultTLSHandshakeTimeout, "give up an attempt whose TLS handshake takes longer")
+	fs.DurationVar(&o.client.HeaderTimeout, "header-timeout", fetch.DefaultHeaderTimeout, "give up an attempt that has no response headers this long after the request")
+	fs.DurationVar(&o.client.StallTimeout, "stall-timeout", fetch.DefaultStallTimeout, "abort a transfer that receives nothing for this long")
+	fs.Int64Var(&o.minRate, "min-rate", fetch.DefaultMinRate, "abort a transfer slower than this many bytes/s over --rate-window (0 disables)")
+	fs.DurationVar(&o.client.RateWindow, "rate-window", fetch.DefaultRateWindow, "window over which --min-rate is averaged")
+	return fs, o
+}
+
+// run is the whole command; it returns the exit status (2 for usage errors, 1 for failures).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, o := newFlags(stderr)
+	if len(args) == 0 {
+		fs.Usage()
+		return 2
+	}
+	// The command comes first: a typo in it must not surface as a complaint about another flag.
+	cmd := args[0]
+	switch cmd {
+	case "resolve", "download", "get":
+	case "help", "-h", "-help", "--help":
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
 	default:
-		err = fmt.Errorf("unknown command %q: use resolve, download or get", os.Args[1])
+		return fail(stderr, 2, fmt.Errorf("unknown command %q: use resolve, download or get", cmd))
 	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2 // flag has printed the error and the usage
+	}
+	if fs.NArg() > 0 {
+		return fail(stderr, 2, fmt.Errorf("unexpected argument %q: every option is a flag (see cst-fetch help)", fs.Arg(0)))
+	}
+	o.auth = os.Getenv(mirrorAuthEnv)
+	secrets := authSecrets(o.auth)
+	result, err := execute(ctx, cmd, o, stderr, secrets)
 	if err != nil {
-		// The pipeline quotes this line in its error: keep it free of log decoration.
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return fail(stderr, 1, err, secrets...)
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(result); err != nil {
-		logger.Fatal(err)
+	if err := json.NewEncoder(stdout).Encode(result); err != nil {
+		return fail(stderr, 1, err, secrets...)
+	}
+	return 0
+}
+
+// authSecrets are the parts of the mirror's credentials that must never be printed, whatever quotes
+// them: the whole user:password and the password alone.
+func authSecrets(auth string) []string {
+	auth = strings.TrimRight(auth, "\r\n")
+	if _, pass, ok := strings.Cut(auth, ":"); ok && pass != "" {
+		return []string{auth, pass}
+	}
+	return nil
+}
+
+// fail prints the final error line. The pipeline quotes it in its own error: no log decoration, and
+// scrubbed once more in case some message quoted a URL or a credential unredacted.
+func fail(stderr io.Writer, code int, err error, secrets ...string) int {
+	fmt.Fprintln(stderr, redact.Text(err.Error(), secrets...))
+	return code
+}
+
+func validate(cmd string, o *options) error {
+	if strings.TrimSpace(o.os) == "" {
+		return fmt.Errorf("missing --os: choose one of %s", strings.Join(osdefs.IDs(), ", "))
+	}
+	if strings.TrimSpace(o.auth) != "" && strings.TrimSpace(o.mirror) == "" {
+		// The vendor URLs of the catalogue must never receive a mirror's password.
+		return fmt.Errorf("%s is set but no --mirror was given: the credentials are for a mirror only", mirrorAuthEnv)
+	}
+	if cmd == "download" && strings.TrimSpace(o.digest) == "" {
+		return errors.New("missing --digest: download needs the expected digest (cst-fetch resolve prints it)")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--connect-timeout", o.client.ConnectTimeout}, {"--tls-timeout", o.client.TLSHandshakeTimeout},
+		{"--header-timeout", o.client.HeaderTimeout}, {"--stall-timeout", o.client.StallTimeout},
+		{"--rate-window", o.client.RateWindow},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, got %s", d.flag, d.v)
+		}
+	}
+	if o.minRate < 0 {
+		return fmt.Errorf("--min-rate must be 0 (off) or a rate in bytes/s, got %d", o.minRate)
+	}
+	if o.client.Attempts < 1 {
+		return fmt.Errorf("--attempts must be at least 1, got %d", o.client.Attempts)
+	}
+	return nil
+}
+
+func execute(ctx context.Context, cmd string, o *options, stderr io.Writer, secrets []string) (any, error) {
+	if err := validate(cmd, o); err != nil {
+		return nil, err
+	}
+	d, err := osdefs.Lookup(o.os)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := fetch.NewPlan(d, o.mirror)
+	if err != nil {
+		return nil, err
+	}
+	if plan, err = plan.WithAuth(o.auth); err != nil {
+		return nil, fmt.Errorf("%s: %w", mirrorAuthEnv, err)
+	}
+	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
+	client := &o.client
+	client.MinRate = o.minRate
+	if o.minRate == 0 {
+		client.MinRate = -1 // the Client reads 0 as "default"
+	}
+	client.Log = func(f string, a ...any) { logger.Info(redact.Text(fmt.Sprintf(f, a...), secrets...), "os", d.ID) }
+
+	switch cmd {
+	case "resolve":
+		if plan, err = client.Resolve(ctx, d, plan); err != nil {
+			return nil, err
+		}
+		return plan.Redacted(), nil
+	case "download":
+		if plan.Digest, err = osdefs.NormalizeDigest(plan.Algorithm, o.digest); err != nil {
+			return nil, fmt.Errorf("--digest: %w", err)
+		}
+		return download(ctx, client, plan, o.cache, o.out, o.digestFrom)
+	default: // get
+		if plan, err = client.Resolve(ctx, d, plan); err != nil {
+			return nil, err
+		}
+		want := fetch.Want{Algorithm: plan.Algorithm, Digest: plan.Digest, From: "the checksum file " + redact.URL(plan.ChecksumURL)}
+		if _, err := client.Download(ctx, plan.URL, plan.CachePath(o.cache), want); err != nil {
+			return nil, err
+		}
+		return plan.Redacted(), nil
 	}
 }
 
-func download(ctx context.Context, c *fetch.Client, p fetch.Plan, cache, out string) (fetch.Result, error) {
-	res, err := c.Download(ctx, p.URL, p.CachePath(cache), p.Algorithm, p.Digest)
+func download(ctx context.Context, c *fetch.Client, p fetch.Plan, cache, out, digestFrom string) (fetch.Result, error) {
+	want := fetch.Want{Algorithm: p.Algorithm, Digest: p.Digest, From: digestFrom}
+	res, err := c.Download(ctx, p.URL, p.CachePath(cache), want)
 	if err != nil {
 		return res, err
 	}
