@@ -88,8 +88,10 @@ func (m *CloudstackTemplates) Build(
 }
 
 // Build several OSes' templates at once, bounded by --parallel. One OS failing does not stop or hide
-// the others: every finished template is in the returned directory (one sub-directory per OS), the
-// summary table is in summary.txt and printed, and the call fails at the end if any OS failed.
+// the others: each runs to its end, and the summary table is printed. When all succeed, the returned
+// directory holds one sub-directory per OS and summary.txt. When any fails, the call fails with the
+// summary and exports nothing (a failed call has no result): rebuild the failed OSes with build, or
+// leave them out of --os-filter; the finished ones are cached and take seconds.
 func (m *CloudstackTemplates) BuildAll(
 	ctx context.Context,
 	// OSes to build: all (every vendor OS; fixtures such as testbed only when named), or a

@@ -87,7 +87,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		if err := artifacts.CheckArtifacts(md, out); err != nil { // sizes and digests of the real files
 			t.Fatal(err)
 		}
-		if md.OS.ID != "testbed" || md.Build.SourceCommit != testCommit || md.Build.Accelerator != "tcg" {
+		if md.OS.ID != "testbed" || md.Build.SourceCommit != testCommit || md.Build.Accelerator != hostAccel(t).accel {
 			t.Errorf("metadata os/commit/accelerator: %+v %+v", md.OS, md.Build)
 		}
 		stages := map[string]bool{}

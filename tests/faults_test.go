@@ -38,6 +38,8 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{`unknown accelerator "hvf": choose auto, kvm or tcg`}},
 		{"bad mirror", []string{"fetch-iso", "--os", "testbed", "--mirror", "ftp://isos.example"},
 			[]string{`mirror "ftp://isos.example" is not an http(s) URL`}},
+		{"credentials in the mirror URL", []string{"fetch-iso", "--os", "testbed", "--mirror", "http://u:pw@isos.example/x"},
+			[]string{`--mirror "http://REDACTED@isos.example/x" carries credentials`, "--mirror-auth env:MIRROR_AUTH"}},
 		{"unknown OS in filter", []string{"build-all", "--os-filter", "fedora,beos"},
 			[]string{`unknown OS "beos": choose one of`}},
 	}
@@ -53,21 +55,24 @@ func TestFaultsBadInput(t *testing.T) {
 	}
 }
 
-// --accel kvm where KVM cannot run a guest fails after the probe alone, with its evidence; auto
-// falls back to TCG. What the evidence says depends on the host: a device that does not boot guests
-// (nested or paravirtual KVM), or no KVM driver at all.
+// --accel kvm follows the probe: where KVM cannot run a guest it fails after the probe alone, with its
+// evidence, and auto falls back to TCG; where it can, both use KVM. What the evidence says depends on
+// the host: a device that does not boot guests (nested or paravirtual KVM), or no KVM driver at all.
 func TestFaultsKVMUnusable(t *testing.T) {
 	t.Parallel()
-	reason := "no usable /dev/kvm"
-	if _, err := os.Stat("/dev/kvm"); err == nil {
-		reason = "/dev/kvm is present but a test guest did not boot under it"
-	}
+	dec := hostAccel(t)
 	// The call's timeout is the hang guard: on a cold engine the probe image is built first, which
 	// takes minutes when the other suites run beside it.
 	r := daggerCall(t, 25*time.Minute, "accelerator", "--accel", "kvm")
-	r.mustFailWith(t, "--accel kvm: KVM cannot run a guest on this engine", reason, "use --accel tcg")
+	if dec.boots {
+		if out := r.mustSucceed(t); !strings.Contains(out, "accelerator: kvm") {
+			t.Errorf("--accel kvm on a host where KVM boots guests:\n%s", out)
+		}
+		return
+	}
+	r.mustFailWith(t, "--accel kvm: KVM cannot run a guest on this engine", dec.reason, "use --accel tcg")
 	auto := daggerCall(t, 15*time.Minute, "accelerator").mustSucceed(t)
-	if !strings.Contains(auto, "accelerator: tcg") || !strings.Contains(auto, "boots a guest: false") || !strings.Contains(auto, reason) {
+	if !strings.Contains(auto, "accelerator: tcg") || !strings.Contains(auto, "boots a guest: false") || !strings.Contains(auto, dec.reason) {
 		t.Errorf("auto decision on this host:\n%s", auto)
 	}
 }
@@ -117,12 +122,25 @@ func TestFaultsDownloads(t *testing.T) {
 		}
 	})
 
-	t.Run("persistent 404", func(t *testing.T) {
+	// A mirror that asks for credentials gets them from a secret (--mirror-auth): they reach the
+	// mirror, and nothing the call prints (the engine's progress, cst-fetch's log, the error) has them.
+	t.Run("persistent 404 behind a password", func(t *testing.T) {
+		const auth = "cst:PLANTED-mirror-pass-4417"
+		env := fmt.Sprintf("CST_TEST_MIRROR_AUTH_%s", prefix)
+		if err := os.Setenv(env, auth); err != nil { // t.Setenv refuses parallel tests
+			t.Fatal(err)
+		}
 		mir.inject(fmt.Sprintf(sums, "gone"), fault{status: 404})
-		r := daggerCall(t, 10*time.Minute, fetchArgs("gone")...)
-		r.mustFailWith(t, fmt.Sprintf("checksum file for testbed: GET http://testbed-mirror:%d/%s-gone/SHA256SUMS: HTTP 404 Not Found", mir.port, prefix))
+		r := daggerCall(t, 10*time.Minute, append([]string{"--mirror-auth", "env:" + env}, fetchArgs("gone")...)...)
+		r.mustFailWith(t, fmt.Sprintf("checksum file for testbed: GET http://REDACTED@testbed-mirror:%d/%s-gone/SHA256SUMS: HTTP 404 Not Found", mir.port, prefix))
 		if n, _ := mir.count(fmt.Sprintf(sums, "gone")); n != 1 {
 			t.Errorf("a 404 was requested %d times, want 1 (no retries for permanent errors)", n)
+		}
+		if got := mir.authOf(fmt.Sprintf(sums, "gone")); got != auth {
+			t.Errorf("the mirror saw credentials %q, want the --mirror-auth secret", got)
+		}
+		if strings.Contains(r.stdout+r.stderr, "PLANTED-mirror-pass") {
+			t.Errorf("the mirror's password appears in the call's output:\n%s", tail(r.stderr, 40))
 		}
 	})
 
@@ -202,7 +220,7 @@ func TestFaultsGuestNeverAnswersSSH(t *testing.T) {
 	r := daggerCall(t, 20*time.Minute, append(args, "export", "--path", out)...)
 	// A blank disk: SeaBIOS finds nothing to boot and, writing only to the screen, leaves the serial
 	// console empty; the error says so rather than showing nothing.
-	r.mustFailWith(t, "packer build of testbed (accelerator tcg)", "Timeout waiting for SSH", "guest serial console, last 25 lines", "(empty: the guest printed nothing)")
+	r.mustFailWith(t, "packer build of testbed (accelerator "+hostAccel(t).accel+")", "Timeout waiting for SSH", "guest serial console, last 25 lines", "(empty: the guest printed nothing)")
 	if r.elapsed > 10*time.Minute {
 		t.Errorf("an SSH timeout of 45s took %s to surface", r.elapsed)
 	}
