@@ -4,10 +4,15 @@
 //
 // The tests check that
 //   - actionlint (built by scripts/ci-tools.sh) passes on the workflows, with ShellCheck on their run: blocks;
-//   - the GitLab and Buildkite files, and the pipelines their generators print, are well-formed;
+//   - the GitLab and Buildkite files, and the pipelines their generators print for the real catalogue,
+//     pass their platforms' own parsers: gitlab-ci-local (GitLab's schema, includes, extends, stages,
+//     needs) and github.com/buildkite/go-pipeline (what `buildkite-agent pipeline upload` runs,
+//     wrapped in the separate module ci/bkparse), besides the structure checks of pipelines_test.go;
+//   - every file a CI file names exists;
 //   - every `dagger call` in any CI file, the README and docs/*.md names a function the module in
 //     pipeline/ really has, with flags that function really takes (see [CheckCall]);
 //   - the matrix filter picks exactly the catalogue's non-fixture OSes.
 //
-// Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which also installs jq and ShellCheck).
+// Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which also installs jq, ShellCheck,
+// gitlab-ci-local and go-pipeline's modules).
 package ci

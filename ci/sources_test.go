@@ -104,7 +104,7 @@ func markdownCalls(source string, b []byte) []Call {
 }
 
 // tool finds a command: the env variable if set, else PATH, else the directory scripts/ci-tools.sh
-// installs into. A missing tool fails the test with the command that installs it.
+// installs into ($CST_TOOLS_DIR/bin). A missing tool fails the test with the command that installs it.
 func tool(t *testing.T, envVar, name string) string {
 	t.Helper()
 	if p := os.Getenv(envVar); p != "" {
@@ -116,11 +116,19 @@ func tool(t *testing.T, envVar, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if p := "/var/lib/cloudstack-templates/tools/bin/" + name; fileExists(p) {
+	if p := filepath.Join(toolsDir(), "bin", name); fileExists(p) {
 		return p
 	}
 	t.Fatalf("%s not found (set %s or put it on PATH): run scripts/ci-tools.sh, which installs it", name, envVar)
 	return ""
+}
+
+// toolsDir is where scripts/ci-tools.sh installs: $CST_TOOLS_DIR, as the script reads it.
+func toolsDir() string {
+	if d := os.Getenv("CST_TOOLS_DIR"); d != "" {
+		return d
+	}
+	return "/var/lib/cloudstack-templates/tools"
 }
 
 func fileExists(p string) bool {
