@@ -1,7 +1,7 @@
 package osdefs
 
 func init() {
-	register(el9Definition(Definition{
+	registerWithReplica(el9Definition(Definition{
 		ID:      "almalinux-9",
 		Aliases: []string{"almalinux", "alma", "alma9", "almalinux9"},
 		Name:    "AlmaLinux 9",

@@ -27,7 +27,7 @@ var wantCatalogue = []struct {
 }
 
 func TestCatalogue(t *testing.T) {
-	if got := strings.Join(IDs(), ","); got != "almalinux-9,centos-stream-9,fedora-41,rocky-9,testbed,testbed-3g,testbed-4g,ubuntu-22.04" {
+	if got := strings.Join(IDs(), ","); got != "almalinux-9,almalinux-9-fixture,centos-stream-9,centos-stream-9-fixture,fedora-41,fedora-41-fixture,rocky-9,rocky-9-fixture,testbed,testbed-3g,testbed-4g,ubuntu-22.04,ubuntu-22.04-fixture" {
 		t.Fatalf("IDs() = %s", got)
 	}
 	for _, w := range wantCatalogue {

@@ -5,7 +5,7 @@ package osdefs
 const centosStream9Repo = "https://mirror.stream.centos.org/9-stream/BaseOS/x86_64/os/"
 
 func init() {
-	register(el9Definition(Definition{
+	registerWithReplica(el9Definition(Definition{
 		ID:      "centos-stream-9",
 		Aliases: []string{"centos-stream", "centos", "centos9", "centos-9", "stream9"},
 		Name:    "CentOS Stream 9",

@@ -142,7 +142,7 @@ func (d Definition) Validate() error {
 	req(d.Source.Algorithm == "sha256" || d.Source.Algorithm == "sha512", "Source.Algorithm must be sha256 or sha512")
 	switch d.Source.Signing {
 	case SigningNone:
-		req(d.Source.PinnedDigest != "" || d.DiskImage, "unsigned sources must pin their digest")
+		req(d.Source.PinnedDigest != "" || d.Fixture, "unsigned sources must pin their digest (only local fixtures may not)")
 	case SigningClearsigned:
 		req(d.Source.SigningKey != "", "clearsigned sources need SigningKey")
 	case SigningDetached:

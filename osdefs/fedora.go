@@ -1,7 +1,7 @@
 package osdefs
 
 func init() {
-	register(Definition{
+	registerWithReplica(Definition{
 		ID:      "fedora-41",
 		Aliases: []string{"fedora", "fedora41", "fedora-server-41"},
 		Name:    "Fedora 41 Server",

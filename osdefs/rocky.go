@@ -1,7 +1,7 @@
 package osdefs
 
 func init() {
-	register(el9Definition(Definition{
+	registerWithReplica(el9Definition(Definition{
 		ID:      "rocky-9",
 		Aliases: []string{"rocky", "rockylinux", "rocky9", "rockylinux-9"},
 		Name:    "Rocky Linux 9",

@@ -1,7 +1,7 @@
 package osdefs
 
 func init() {
-	register(Definition{
+	registerWithReplica(Definition{
 		ID:      "ubuntu-22.04",
 		Aliases: []string{"ubuntu", "jammy", "ubuntu-jammy", "ubuntu2204"},
 		Name:    "Ubuntu 22.04 LTS",

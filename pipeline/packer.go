@@ -44,14 +44,32 @@ type stageTime struct {
 }
 
 // packerRunScript runs Packer and, when it fails, puts what explains the failure where the error
-// message will show it: Packer's last lines and the tail of the guest's serial console.
+// message will show it: Packer's last lines and the tail of the guest's serial console. A guest that
+// powers off before it answers SSH (an installer that stopped on a bad config, or a boot command that
+// started the wrong menu entry) ends the build at once: Packer itself would wait out the SSH timeout.
 const packerRunScript = `set -u -o pipefail
 mkdir -p /work/result
-packer build -color=false "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log
+: >/work/result/packer.log
+qemu_running() { grep -qs '^qemu-system' /proc/[0-9]*/comm; }
+( packer build -color=false "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log ) &
+run=$!
+seen=no stopped=no
+while kill -0 "$run" 2>/dev/null; do
+  if qemu_running; then seen=yes
+  elif [ $seen = yes ] && ! grep -q 'Connected to SSH' /work/result/packer.log; then
+    stopped=yes
+    pkill -INT -x packer 2>/dev/null || kill -INT $(grep -ls '^packer$' /proc/[0-9]*/comm | cut -d/ -f3) 2>/dev/null
+    break
+  fi
+  sleep 2
+done
+wait "$run"
 rc=$?
 [ -f /work/serial.log ] && cp /work/serial.log /work/result/serial.log
+if [ $stopped = yes ] && [ $rc -eq 0 ]; then rc=1; fi
 if [ $rc -ne 0 ]; then
   {
+    [ $stopped = yes ] && echo "the guest powered off before it answered SSH: the installer stopped or the boot command started another menu entry (its serial console below says which)"
     echo "packer build failed (exit $rc); its last lines:"
     grep -v '^\s*$' /work/result/packer.log | tail -n 12
     echo "guest serial console, last 25 lines:"

@@ -50,6 +50,8 @@ if [ "$mode" != unit ]; then
   # took longer side by side than in turn.
   say "testbed OS (scripts/testbed.sh build)"
   bash scripts/testbed.sh build
+  say "installer replicas (scripts/replicas.sh build)"
+  bash scripts/replicas.sh build
   # Every tool of the pipeline at once (Packer and Trivy compile from source; package installs wait
   # on downloads meanwhile), before the suites: they then share nothing slow.
   say "pipeline tools (dagger call prepare)"

@@ -1,0 +1,174 @@
+//go:build e2e
+
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+)
+
+// replicaDir is where scripts/replicas.sh put the installer replicas (below the testbed mirror).
+func replicaDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(testbedDir(t), "replicas")
+	if _, err := os.Stat(filepath.Join(d, "SHA256SUMS")); err != nil {
+		t.Fatalf("no installer replicas in %s: %v (run scripts/replicas.sh build)", d, err)
+	}
+	return d
+}
+
+// The installer path of every vendor OS, proven on its replica: Packer boots the replica ISO, types
+// the vendor definition's own boot command into the vendor's boot menu after its boot wait, the
+// installer fetches the vendor's install config from Packer's HTTP server (byte for byte what
+// osdefs/files holds), installs, reboots into the installed system, and Packer logs in with the
+// definition's SSH login and runs the provisioners.
+func TestInstallerReplicas(t *testing.T) {
+	t.Parallel()
+	mir := startMirror(t, testbedDir(t))
+	replicaDir(t)
+	var ids []string
+	for _, d := range osdefs.All() {
+		if d.IsReplica() {
+			ids = append(ids, d.ID)
+		}
+	}
+	if len(ids) != 5 {
+		t.Fatalf("catalogue has %d installer replicas, want 5: %v", len(ids), ids)
+	}
+	for _, id := range ids {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			d, err := osdefs.Lookup(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			r := daggerCall(t, 40*time.Minute, "packer-build", "--os", id,
+				"--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
+				"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
+				"export", "--path", out)
+			serial, _ := os.ReadFile(filepath.Join(out, "serial.log"))
+			packerLog, _ := os.ReadFile(filepath.Join(out, "packer.log"))
+			if r.err != nil {
+				t.Fatalf("packer-build %s failed: %v\n%s", id, r.err, tail(r.stderr, 60))
+			}
+			t.Logf("e2e: %s installed and provisioned in %s", id, r.elapsed.Round(time.Second))
+			checkReplicaInstall(t, d, string(serial), string(packerLog))
+			if _, err := os.Stat(filepath.Join(out, d.VMName()+".qcow2")); err != nil {
+				t.Errorf("no image exported: %v", err)
+			}
+		})
+	}
+}
+
+var fetchedRe = regexp.MustCompile(`cst-installer: fetched http://[0-9.]+:\d+/(\S+): (\d+) bytes, sha256 ([0-9a-f]{64})`)
+
+// checkReplicaInstall reads what the replica installer and Packer reported.
+func checkReplicaInstall(t *testing.T, d osdefs.Definition, serial, packerLog string) {
+	t.Helper()
+	cmdline := lineWith(serial, "cst-installer: kernel command line: ")
+	if cmdline == "" {
+		t.Fatalf("the installer never started: no command line on the serial console\n%s", tail(serial, 40))
+	}
+	// What the boot command typed reached the kernel, {{ .HTTPIP }} and {{ .HTTPPort }} filled in.
+	typed := strings.Join(d.BootCommand, "")
+	for _, want := range []string{"inst.ks=http://", "ds=nocloud-net;s=http://", "inst.repo=http://", "console=ttyS0,115200n8"} {
+		if strings.Contains(strings.ReplaceAll(typed, `\;`, ";"), strings.SplitN(want, "http://", 2)[0]) && !strings.Contains(cmdline, want) {
+			t.Errorf("the kernel command line lacks %q:\n%s", want, cmdline)
+		}
+	}
+	// Every file of the vendor's install config arrived byte for byte.
+	got := map[string]string{}
+	for _, m := range fetchedRe.FindAllStringSubmatch(serial, -1) {
+		got[m[1]] = m[3]
+	}
+	files, err := os.ReadDir(filepath.Join(repoRoot(t), "osdefs", "files", d.HTTPDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := 0
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "osdefs", "files", d.HTTPDir, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if h, ok := got[f.Name()]; ok {
+			fetched++
+			if h != hex.EncodeToString(sum[:]) {
+				t.Errorf("%s arrived with sha256 %s, but osdefs/files/%s/%s has %s", f.Name(), h, d.HTTPDir, f.Name(), hex.EncodeToString(sum[:]))
+			}
+		}
+	}
+	if fetched == 0 {
+		t.Errorf("the installer fetched none of osdefs/files/%s:\n%s", d.HTTPDir, tail(serial, 40))
+	}
+	for _, want := range []string{"cst-installer: install config accepted", "cst-installer: account " + d.SSHUsername + ": password set from the install config",
+		"rebooting into the installed system"} {
+		if !strings.Contains(serial, want) {
+			t.Errorf("serial console lacks %q:\n%s", want, tail(serial, 40))
+		}
+	}
+	// Packer logged in to the installed system with the definition's login and ran the provisioners.
+	for _, want := range []string{"cloudstack.sh: guest prepared for CloudStack", "cleanup.sh: guest sealed"} {
+		if !strings.Contains(packerLog, want) {
+			t.Errorf("packer.log lacks %q: the provisioners did not run in the installed system\n%s", want, tail(packerLog, 30))
+		}
+	}
+}
+
+func lineWith(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, prefix); i >= 0 {
+			return strings.TrimSpace(l[i+len(prefix):])
+		}
+	}
+	return ""
+}
+
+// A boot command typed into a menu it was not written for (Fedora's GRUB keys into the EL9 isolinux
+// menu of the Rocky replica, served where the Fedora ISO belongs) fails the build within minutes, with
+// the serial console's tail, not after the definition's 60-minute SSH timeout: the keys start the
+// wrong entry, the installer finds no kickstart on its command line, says so and powers off, and the
+// pipeline stops Packer as soon as the guest is gone.
+func TestInstallerReplicaWrongMenu(t *testing.T) {
+	t.Parallel()
+	src := replicaDir(t)
+	dir := t.TempDir()
+	fedora, err := osdefs.Lookup("fedora-41" + osdefs.ReplicaSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rocky, err := osdefs.Lookup("rocky-9" + osdefs.ReplicaSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := filepath.Join(dir, fedora.Source.FileName())
+	if err := os.Symlink(filepath.Join(src, rocky.Source.FileName()), iso); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "sha256sum -- *.iso > SHA256SUMS")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum: %v\n%s", err, out)
+	}
+	mir := startMirror(t, dir)
+	r := daggerCall(t, 25*time.Minute, "packer-build", "--os", fedora.ID,
+		"--mirror", fmt.Sprintf("http://testbed-mirror:%d", mir.port),
+		"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "entries")
+	r.mustFailWith(t, "the guest powered off before it answered SSH", "guest serial console, last 25 lines",
+		"cst-installer: FATAL: no inst.ks= and no autoinstall on the kernel command line")
+	if r.elapsed > 15*time.Minute {
+		t.Errorf("a boot command that missed its menu took %s to fail (the SSH timeout is %s)", r.elapsed, fedora.SSHTimeout)
+	}
+}
