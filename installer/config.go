@@ -94,7 +94,9 @@ func ParseCmdline(line string) (Cmdline, error) {
 	return Cmdline{}, errors.New("no inst.ks= and no autoinstall on the kernel command line: the boot command did not reach the boot loader's entry (Anaconda or Subiquity would now wait for a person)")
 }
 
-func isHTTP(u string) bool { return strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") }
+func isHTTP(u string) bool {
+	return strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")
+}
 
 // Account is a login the installed system gets from the config.
 type Account struct {

@@ -48,7 +48,9 @@ func replica(v Definition) Definition {
 }
 
 // IsReplica tells whether d is an installer replica variant.
-func (d Definition) IsReplica() bool { return d.Fixture && strings.HasSuffix(d.ID, ReplicaSuffix) && !d.DiskImage }
+func (d Definition) IsReplica() bool {
+	return d.Fixture && strings.HasSuffix(d.ID, ReplicaSuffix) && !d.DiskImage
+}
 
 // registerWithReplica registers a vendor definition and its installer replica.
 func registerWithReplica(v Definition) {
