@@ -48,16 +48,8 @@ recipe_hash() {
   } | sha256sum | cut -c1-16
 }
 
-need_packages() {
-  local missing=() p
-  for p in busybox-static grub-pc-bin grub-common isolinux syslinux-common xorriso cpio qemu-utils kmod; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
-}
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. "$HERE/lib/packages.sh"
 
 # The initrd every replica shares: busybox, cst-installer as /init, the kernel modules it loads (with
 # their dependencies), then an uncompressed padding archive to reach a vendor-like size.
@@ -190,7 +182,7 @@ cmd_build() {
   if [ -f "$OUT/.recipe-$hash" ] && [ -f "$OUT/SHA256SUMS" ]; then
     (cd "$OUT" && sha256sum --quiet -c SHA256SUMS) && { say "cached: $OUT"; return 0; }
   fi
-  need_packages
+  need_packages busybox-static grub-pc-bin grub-common isolinux syslinux-common xorriso cpio qemu-utils kmod
   local t0=$SECONDS line
   mkdir -p "$OUT" "$WORK"
   rm -f "$OUT"/.recipe-* "$OUT"/SHA256SUMS

@@ -29,16 +29,8 @@ RECIPE_HASH="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
 say() { printf '[testbed %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 fail() { say "error: $*"; exit 1; }
 
-need_packages() {
-  local missing=() p
-  for p in debootstrap qemu-utils extlinux syslinux-common fdisk e2fsprogs python3; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
-}
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. "$HERE/lib/packages.sh"
 
 make_rootfs() {
   local rootfs=$1
@@ -131,7 +123,7 @@ cmd_build() {
     (cd "$SERVE_DIR" && sha256sum --quiet -c SHA256SUMS) && { say "cached: $SERVE_DIR/$IMAGE"; return 0; }
   fi
   [ "$(id -u)" = 0 ] || fail "building the testbed needs root (debootstrap, chroot, loop mount)"
-  need_packages
+  need_packages debootstrap qemu-utils extlinux syslinux-common fdisk e2fsprogs python3
   mkdir -p "$OUT"
   local t0=$SECONDS rootfs="$OUT/rootfs"
   make_rootfs "$rootfs"
