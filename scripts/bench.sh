@@ -6,7 +6,8 @@
 #
 # Measures: cold vs warm `build --os testbed`, ISO requests and bytes on a rebuild (counted by the
 # test mirror), pipeline overhead against a raw `packer build` of the same template, three builds in
-# parallel vs sequentially, and compressed vs raw sizes per format. Nothing is asserted about speed.
+# parallel vs sequentially, compressed vs raw sizes per format, and when each installer replica's boot
+# menu is ready against when its boot command is typed (bench/menutiming). Nothing is asserted about speed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TOOLS_BIN=$(bash scripts/tools.sh)
@@ -22,3 +23,9 @@ mkdir -p bench
 CST_BENCH_JSON="$PWD/bench/results.json"
 go test -count=1 -tags bench -run TestBenchmark -timeout 150m -v ./tests/ 2>&1 | tee bench/last-run.log
 echo "JSON: $CST_BENCH_JSON"
+# The installer replicas: when each vendor menu is ready under TCG, idle and with both CPUs kept busy,
+# against when its boot command starts typing.
+bash scripts/replicas.sh build
+for busy in 0 2; do
+  go run ./bench/menutiming -iso "$(bash scripts/replicas.sh dir)" -runs 3 -busy "$busy" | tee -a bench/last-run.log
+done
