@@ -329,6 +329,7 @@ func TestGitLabCILocal(t *testing.T) {
 		".gitlab-ci.yml":              readFile(t, ".gitlab-ci.yml"),
 		"ci/gitlab/dagger.yml":        readFile(t, "ci/gitlab/dagger.yml"),
 		"ci/gitlab/child-pipeline.sh": readFile(t, "ci/gitlab/child-pipeline.sh"),
+		"ci/gitlab/publish.sh":        readFile(t, "ci/gitlab/publish.sh"),
 		"ci/matrix.jq":                readFile(t, "ci/matrix.jq"),
 		"dagger.json":                 readFile(t, "dagger.json"),
 		"build-pipeline.yml":          child, // prepare's artifact
@@ -368,13 +369,44 @@ func TestGitLabCILocal(t *testing.T) {
 	})
 
 	t.Run("child pipeline", func(t *testing.T) {
-		jobs := glList(t, bin, dir, "--file", "build-pipeline.yml")
-		if len(jobs) != len(ids) {
-			t.Fatalf("child pipeline has %d jobs %+v, want one per OS of the catalogue (%v)", len(jobs), jobs, ids)
+		// OS_FILTER comes from the parent (trigger: forward:); the rules of publish and release read it.
+		jobs := glList(t, bin, dir, "--file", "build-pipeline.yml", "--variable", "OS_FILTER=all")
+		if len(jobs) != len(ids)+2 {
+			t.Fatalf("child pipeline has %d jobs %+v, want one per OS of the catalogue (%v), publish and release", len(jobs), jobs, ids)
 		}
-		for i, j := range jobs {
+		for i, j := range jobs[:len(ids)] {
 			if want := "build: [" + ids[i] + "]"; j.Name != want || j.Stage != "build" || j.When != "on_success" {
 				t.Errorf("child job %d = %+v, want %q in stage build", i, j, want)
+			}
+		}
+		publish, release := jobs[len(ids)], jobs[len(ids)+1]
+		if publish.Name != "publish" || publish.Stage != "release" || publish.When != "on_success" ||
+			len(publish.Needs) != 1 || publish.Needs[0].Job != "build" || !publish.Needs[0].Artifacts {
+			t.Errorf("publish = %+v, want stage release after every build job, with their artifacts", publish)
+		}
+		if release.Name != "release" || release.Stage != "release" || release.When != "on_success" ||
+			len(release.Needs) != 1 || release.Needs[0].Job != "publish" || !release.Needs[0].Artifacts {
+			t.Errorf("release = %+v, want stage release after publish (its dotenv)", release)
+		}
+		// No release from a filtered run, without the parent's OS_FILTER, or on another branch.
+		develop := glRepo(t, files)
+		cmd := exec.Command("git", "checkout", "-q", "-b", "develop")
+		cmd.Dir = develop
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git checkout -b develop: %v\n%s", err, out)
+		}
+		for _, tc := range []struct {
+			dir  string
+			vars []string
+		}{
+			{dir, []string{"--variable", "OS_FILTER=" + ids[0]}},
+			{dir, nil},
+			{develop, []string{"--variable", "OS_FILTER=all"}},
+		} {
+			for _, j := range glList(t, bin, tc.dir, append([]string{"--file", "build-pipeline.yml"}, tc.vars...)...) {
+				if (j.Name == "publish" || j.Name == "release") && j.When != "never" {
+					t.Errorf("with %v in %s, %s runs (%s)", tc.vars, tc.dir, j.Name, j.When)
+				}
 			}
 		}
 		out, err := gitlabCILocal(t, bin, dir, "--file", "build-pipeline.yml", "--preview")

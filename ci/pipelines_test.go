@@ -22,7 +22,7 @@ func TestGitLabStructure(t *testing.T) {
 		jobs []string
 	}{
 		{".gitlab-ci.yml", parent, []string{"prepare", "build"}},
-		{"child pipeline", childDoc, []string{"build"}},
+		{"child pipeline", childDoc, []string{"build", "publish", "release"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stages := map[string]bool{}
@@ -54,6 +54,28 @@ func TestGitLabStructure(t *testing.T) {
 	oses := asList(matrix[0].(map[string]any)["OS"])
 	if len(oses) != 2 || oses[0] != "ubuntu-22.04" || oses[1] != "rocky-9" {
 		t.Errorf("child matrix OS = %v", oses)
+	}
+	// Releases come from the child pipeline, where the templates are: publish (size check, generic
+	// packages) then release (the `release:` keyword), both only on the default branch for a full
+	// catalogue.
+	for name, tpl := range map[string]string{"publish": ".cst-publish", "release": ".cst-release"} {
+		job := resolveExtends(t, childDoc[name].(map[string]any), templates)
+		if ext, _ := childDoc[name].(map[string]any)["extends"].(string); ext != tpl {
+			t.Errorf("child job %s extends %v, want %s", name, childDoc[name].(map[string]any)["extends"], tpl)
+		}
+		rules := asList(job["rules"])
+		if len(rules) != 1 || rules[0].(map[string]any)["if"] != `$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $OS_FILTER == "all"` {
+			t.Errorf("%s rules = %v, want the default branch and OS_FILTER all only", name, rules)
+		}
+	}
+	publish := resolveExtends(t, childDoc["publish"].(map[string]any), templates)
+	if !strings.Contains(strings.Join(shellStrings(publish["script"]), "\n"), "sh ci/gitlab/publish.sh out") {
+		t.Errorf("publish does not run ci/gitlab/publish.sh: %v", publish["script"])
+	}
+	release := resolveExtends(t, childDoc["release"].(map[string]any), templates)
+	rel, _ := release["release"].(map[string]any)
+	if rel["tag_name"] != "$RELEASE_TAG" || rel["ref"] != "$CI_COMMIT_SHA" {
+		t.Errorf("release keyword = %v, want tag $RELEASE_TAG (publish's dotenv) on $CI_COMMIT_SHA", rel)
 	}
 	trigger := parent["build"].(map[string]any)["trigger"].(map[string]any)
 	inc := asList(trigger["include"])[0].(map[string]any)
