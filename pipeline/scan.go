@@ -18,7 +18,7 @@ func trivyBinary() *dagger.File {
 }
 
 // scanScript scans the guest disk (Trivy's vm target reads raw disks, not qcow2) for the SBOM,
-// vulnerabilities and secrets. The vulnerability report is made with --exit-code 0: the severity
+// vulnerabilities and secrets, and writes the findings as Trivy JSON and SARIF. The vulnerability report is made with --exit-code 0: the severity
 // gate is applied by the pipeline, which lists the offending CVEs itself.
 const scanScript = `set -eu
 db_flags="$1"
@@ -27,6 +27,8 @@ mkdir -p /out
 trivy vm --quiet --cache-dir /trivy $db_flags --scanners vuln,secret --format json -o /out/scan.json /tmp/disk.raw
 trivy vm --quiet --cache-dir /trivy $db_flags --format cyclonedx -o /out/sbom.cdx.json /tmp/disk.raw
 rm -f /tmp/disk.raw
+# The same findings as SARIF, for code-scanning dashboards (GitHub's upload-sarif).
+trivy convert --quiet --format sarif -o /out/scan.sarif /out/scan.json
 `
 
 type scanResult struct {

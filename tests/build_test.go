@@ -33,7 +33,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	name := "testbed-12-x86_64"
 	for _, f := range []string{name + ".qcow2", name + ".vhd", name + ".ova", name + ".qcow2.sha256", name + ".qcow2.sha512",
 		name + ".vhd.sha256", name + ".ova.sha512", "metadata.json", "validation.txt", "scan/scan.json", "scan/sbom.cdx.json",
-		"scan/scan.txt", "logs/packer.log", "logs/serial.log"} {
+		"scan/scan.txt", "scan/scan.sarif", "logs/packer.log", "logs/serial.log"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("export lacks %s: %v", f, err)
 		}
@@ -130,6 +130,26 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		sbom, _ := os.ReadFile(filepath.Join(out, "scan", "sbom.cdx.json"))
 		if !strings.Contains(string(sbom), `"bomFormat": "CycloneDX"`) || !strings.Contains(string(sbom), "pkg:deb/debian/openssh-server") {
 			t.Errorf("sbom.cdx.json is not a CycloneDX SBOM listing openssh-server")
+		}
+		// The same findings as SARIF 2.1.0, what GitHub code scanning takes.
+		var sarif struct {
+			Version string `json:"version"`
+			Runs    []struct {
+				Results []struct {
+					RuleID string `json:"ruleId"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		sarifRaw, _ := os.ReadFile(filepath.Join(out, "scan", "scan.sarif"))
+		if err := json.Unmarshal(sarifRaw, &sarif); err != nil || sarif.Version != "2.1.0" || len(sarif.Runs) != 1 {
+			t.Fatalf("scan.sarif is not SARIF 2.1.0 with one run: %v %q", err, sarif.Version)
+		}
+		planted := false
+		for _, r := range sarif.Runs[0].Results {
+			planted = planted || r.RuleID == "CVE-9999-0001"
+		}
+		if !planted {
+			t.Errorf("scan.sarif has no result for the planted CVE-9999-0001")
 		}
 	})
 
