@@ -64,7 +64,7 @@ func TestInstallerReplicas(t *testing.T) {
 			}
 			t.Logf("e2e: %s installed and provisioned in %s", id, r.elapsed.Round(time.Second))
 			checkReplicaInstall(t, d, string(serial), string(packerLog))
-			if _, err := os.Stat(filepath.Join(out, d.VMName()+".qcow2")); err != nil {
+			if _, err := os.Stat(filepath.Join(out, d.VMName())); err != nil {
 				t.Errorf("no image exported: %v", err)
 			}
 		})
