@@ -13,6 +13,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/plan"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
+	"github.com/cloudstack-templates/cloudstack-templates/scripts/packerrun"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -43,42 +44,6 @@ type stageTime struct {
 	seconds float64
 }
 
-// packerRunScript runs Packer and, when it fails, puts what explains the failure where the error
-// message will show it: Packer's last lines and the tail of the guest's serial console. A guest that
-// powers off before it answers SSH (an installer that stopped on a bad config, or a boot command that
-// started the wrong menu entry) ends the build at once: Packer itself would wait out the SSH timeout.
-const packerRunScript = `set -u -o pipefail
-mkdir -p /work/result
-: >/work/result/packer.log
-qemu_running() { grep -qs '^qemu-system' /proc/[0-9]*/comm; }
-( packer build -color=false "$@" template.pkr.hcl 2>&1 | tee /work/result/packer.log ) &
-run=$!
-seen=no stopped=no
-while kill -0 "$run" 2>/dev/null; do
-  if qemu_running; then seen=yes
-  elif [ $seen = yes ] && ! grep -q 'Connected to SSH' /work/result/packer.log; then
-    stopped=yes
-    pkill -INT -x packer 2>/dev/null || kill -INT $(grep -ls '^packer$' /proc/[0-9]*/comm | cut -d/ -f3) 2>/dev/null
-    break
-  fi
-  sleep 2
-done
-wait "$run"
-rc=$?
-[ -f /work/serial.log ] && cp /work/serial.log /work/result/serial.log
-if [ $stopped = yes ] && [ $rc -eq 0 ]; then rc=1; fi
-if [ $rc -ne 0 ]; then
-  {
-    [ $stopped = yes ] && echo "the guest powered off before it answered SSH: the installer stopped or the boot command started another menu entry (its serial console below says which)"
-    echo "packer build failed (exit $rc); its last lines:"
-    grep -v '^\s*$' /work/result/packer.log | tail -n 12
-    echo "guest serial console, last 25 lines:"
-    if [ -s /work/serial.log ]; then tr -d '\r' < /work/serial.log | grep -v '^\s*$' | tail -n 25; else echo "(empty: the guest printed nothing)"; fi
-  } >&2
-  exit $rc
-fi
-mv /work/output/* /work/result/
-`
 
 // dirFromFS copies an embedded file tree into a Dagger directory.
 func dirFromFS(fsys fs.FS) (*dagger.Directory, error) {
@@ -214,7 +179,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 			isoPath = res.iso.CachePath(isoCacheMount)
 			withISO = tc.WithMountedCache(isoCacheMount, cacheVolume("iso"))
 		}
-		args := []string{"bash", "-c", packerRunScript, "packer-run",
+		args := []string{"bash", "-c", packerrun.Script, "packer-run",
 			"-var", "accelerator=" + res.accel.Accel,
 			"-var", "iso_url=" + isoPath,
 			"-var", "iso_checksum=" + res.iso.Algorithm + ":" + res.iso.Digest,
@@ -232,6 +197,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 			WithDirectory("/work/http", httpDir).
 			WithDirectory("/work/scripts", scripts).
 			WithWorkdir("/work").
+			WithEnvVariable("CST_CONSOLE_TIMEOUT", fmt.Sprint(int(consoleTimeout(res.accel.Accel).Seconds()))).
 			WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
 		if _, err := ran.Sync(ctx); err != nil {
 			return fmt.Errorf("packer build of %s (accelerator %s): %s", d.ID, res.accel.Accel, execMessage(err))
@@ -245,6 +211,16 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		return nil, err
 	}
 	return res, nil
+}
+
+// consoleTimeout is how long a guest may stay silent on its serial console after the boot command was
+// typed before the build is stopped. An installer whose kernel line says "quiet" (Anaconda) may print
+// nothing until its stage 2 runs, which under TCG can take several minutes.
+func consoleTimeout(accel string) time.Duration {
+	if accel == plan.AccelKVM {
+		return 5 * time.Minute
+	}
+	return 15 * time.Minute
 }
 
 func firstLineOf(s string) string {

@@ -18,8 +18,10 @@ func TestHostScriptsShellcheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	libs, _ := filepath.Glob("lib/*.sh")
-	files = append(files, libs...)
+	for _, dir := range []string{"lib", "packerrun"} {
+		more, _ := filepath.Glob(dir + "/*.sh")
+		files = append(files, more...)
+	}
 	if len(files) < 5 {
 		t.Fatalf("found only %v", files)
 	}

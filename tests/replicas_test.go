@@ -136,10 +136,11 @@ func lineWith(s, prefix string) string {
 	return ""
 }
 
-// A boot command typed into a menu it was not written for (Fedora's GRUB keys into the EL9 isolinux
-// menu of the Rocky replica, served where the Fedora ISO belongs) fails the build within minutes, with
-// the serial console's tail, not after the definition's 60-minute SSH timeout: the keys start the
-// wrong entry, the installer finds no kickstart on its command line, says so and powers off, and the
+// A boot command typed into a menu it was not written for fails the build within minutes, with the
+// serial console's tail, not after the definition's 60-minute SSH timeout. Here Fedora's keys meet the
+// Ubuntu replica's GRUB (served where the Fedora ISO belongs): "e" opens the default entry's editor,
+// <down><down> lands on its "set gfxpayload" line instead of the "linux" line, so the kickstart
+// arguments never reach the kernel; the installer finds no kickstart, says so and powers off, and the
 // pipeline stops Packer as soon as the guest is gone.
 func TestInstallerReplicaWrongMenu(t *testing.T) {
 	t.Parallel()
@@ -149,12 +150,11 @@ func TestInstallerReplicaWrongMenu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rocky, err := osdefs.Lookup("rocky-9" + osdefs.ReplicaSuffix)
+	ubuntu, err := osdefs.Lookup("ubuntu-22.04" + osdefs.ReplicaSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	iso := filepath.Join(dir, fedora.Source.FileName())
-	if err := os.Symlink(filepath.Join(src, rocky.Source.FileName()), iso); err != nil {
+	if err := os.Symlink(filepath.Join(src, ubuntu.Source.FileName()), filepath.Join(dir, fedora.Source.FileName())); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sh", "-c", "sha256sum -- *.iso > SHA256SUMS")

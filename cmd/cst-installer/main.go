@@ -34,8 +34,29 @@ const (
 	disk   = "/dev/vda"
 )
 
+// serial is the first serial port when the kernel's console is elsewhere (the boot command left out
+// console=ttyS0, as a wrong menu entry does): what the installer says must reach the build log anyway.
+var serial *os.File
+
 func say(format string, a ...any) {
-	fmt.Fprintf(os.Stdout, "cst-installer: "+format+"\n", a...)
+	line := fmt.Sprintf("cst-installer: "+format+"\n", a...)
+	fmt.Fprint(os.Stdout, line)
+	if serial != nil {
+		fmt.Fprint(serial, line)
+	}
+}
+
+// openSerial opens ttyS0 unless it is already one of the kernel's consoles.
+func openSerial() {
+	active, _ := os.ReadFile("/sys/class/tty/console/active")
+	for _, c := range strings.Fields(string(active)) {
+		if c == "ttyS0" {
+			return
+		}
+	}
+	if f, err := os.OpenFile("/dev/ttyS0", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
+		serial = f
+	}
 }
 
 func main() {
@@ -62,6 +83,7 @@ func run() error {
 			return fmt.Errorf("mount %s: %w", m.dst, err)
 		}
 	}
+	openSerial()
 	raw, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return err
