@@ -436,6 +436,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
+		case "Doctor":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
 		case "List":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -583,41 +618,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
-		case "Doctor":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var format string
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
 		case "Prepare":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -657,6 +657,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var signedUrl *dagger.Secret
+			if inputArgs["signedUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["signedUrl"]), &signedUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signedUrl", err))
 				}
 			}
 			var endpoint string
@@ -736,7 +743,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
 				}
 			}
-			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
+			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
 		case "Scan":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/cloudstack"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // Publish a built template to CloudStack: register the artifact at --url (CloudStack downloads it
@@ -23,8 +24,14 @@ func (m *CloudstackTemplates) Publish(
 	// The metadata.json of the build (its cloudStack entries say how to register each artifact).
 	metadata *dagger.File,
 	// Where CloudStack downloads the artifact (http/https on port 80, 443 or 8080); its file name picks
-	// the artifact from the metadata.
+	// the artifact from the metadata. A URL that carries credentials (user:password@, or a pre-signed
+	// query) goes in --signed-url instead.
+	// +optional
 	url string,
+	// The download URL as a secret (e.g. env:SIGNED_URL), for a pre-signed or password-protected URL:
+	// kept out of the engine's records of the call, logs and errors.
+	// +optional
+	signedUrl *dagger.Secret,
 	// CloudStack API endpoint, e.g. https://cloud.example.com/client/api.
 	endpoint string,
 	// CloudStack API key (e.g. env:CS_API_KEY).
@@ -55,6 +62,20 @@ func (m *CloudstackTemplates) Publish(
 	// +optional
 	insecure bool,
 ) (string, error) {
+	switch {
+	case signedUrl != nil && url != "":
+		return "", fmt.Errorf("give the download URL once: --url or --signed-url, not both")
+	case signedUrl != nil:
+		v, err := signedUrl.Plaintext(ctx)
+		if err != nil {
+			return "", fmt.Errorf("read --signed-url: %w", err)
+		}
+		url = strings.TrimSpace(v)
+	case url == "":
+		return "", fmt.Errorf("--url is required: where CloudStack downloads the artifact (or --signed-url env:VAR for a URL with credentials)")
+	case redact.HasCredentials(url):
+		return "", fmt.Errorf("--url %q carries credentials (user:password@ or a signed query), which the engine would record with the call: pass it as a secret, --signed-url env:SIGNED_URL", redact.URL(url))
+	}
 	waitFor, err := time.ParseDuration(wait)
 	if err != nil || waitFor <= 0 {
 		return "", fmt.Errorf("--wait %q is not a positive duration like 30m", wait)

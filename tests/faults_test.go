@@ -40,6 +40,9 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{`mirror "ftp://isos.example" is not an http(s) URL`}},
 		{"credentials in the mirror URL", []string{"fetch-iso", "--os", "testbed", "--mirror", "http://u:pw@isos.example/x"},
 			[]string{`--mirror "http://REDACTED@isos.example/x" carries credentials`, "--mirror-auth env:MIRROR_AUTH"}},
+		{"credentials in the publish URL", []string{"publish", "--metadata", "README.md", "--url", "https://u:pw@files.example/t.qcow2?X-Amz-Signature=abc",
+			"--endpoint", "https://cloud.example/client/api", "--api-key", "env:HOME", "--secret-key", "env:HOME", "--zone", "z1"},
+			[]string{`--url "https://REDACTED@files.example/t.qcow2?REDACTED" carries credentials`, "--signed-url env:SIGNED_URL"}},
 		{"unknown OS in filter", []string{"build-all", "--os-filter", "fedora,beos"},
 			[]string{`unknown OS "beos": choose one of`}},
 	}
