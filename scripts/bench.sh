@@ -23,9 +23,11 @@ mkdir -p bench
 CST_BENCH_JSON="$PWD/bench/results.json"
 go test -count=1 -tags bench -run TestBenchmark -timeout 150m -v ./tests/ 2>&1 | tee bench/last-run.log
 echo "JSON: $CST_BENCH_JSON"
-# The installer replicas: when each vendor menu is ready under TCG, idle and with both CPUs kept busy,
-# against when its boot command starts typing.
+# The installer replicas: the pipeline against raw Packer per boot-loader family, in interleaved
+# pairs; then when each vendor menu is ready under TCG, idle and with both CPUs kept busy, against
+# when its boot command starts typing.
 bash scripts/replicas.sh build
+go test -count=1 -tags bench -run TestBenchmarkReplicas -timeout 150m -v ./tests/ 2>&1 | tee -a bench/last-run.log
 for busy in 0 2; do
   go run ./bench/menutiming -iso "$(bash scripts/replicas.sh dir)" -runs 3 -busy "$busy" | tee -a bench/last-run.log
 done

@@ -5,10 +5,12 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,6 +150,14 @@ func rawPackerBuild(t *testing.T) time.Duration {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rawPacker(t, d, filepath.Join(testbedDir(t), testbedImage), filepath.Join(testbedDir(t), "SHA256SUMS"))
+}
+
+// rawPacker runs d's rendered template with the host's Packer and QEMU, its install config served
+// from a plain directory and its guest scripts beside it, against the installer (or disk image) at
+// iso, whose digest sums lists.
+func rawPacker(t *testing.T, d osdefs.Definition, iso, sums string) time.Duration {
+	t.Helper()
 	hcl, err := osdefs.RenderPacker(d)
 	if err != nil {
 		t.Fatal(err)
@@ -165,19 +175,87 @@ func rawPackerBuild(t *testing.T) time.Duration {
 		must(err)
 		must(os.WriteFile(filepath.Join(dir, "scripts", s), b, 0o755))
 	}
-	img := filepath.Join(testbedDir(t), testbedImage)
-	sums, err := os.ReadFile(filepath.Join(testbedDir(t), "SHA256SUMS"))
+	args := []string{"build", "-color=false", "-var", "accelerator=tcg", "-var", "iso_url=" + iso,
+		"-var", "output_dir=" + filepath.Join(dir, "output"), "-var", "serial_log=" + filepath.Join(dir, "serial.log")}
+	if d.HTTPDir != "" {
+		files, err := osdefs.HTTPFiles(d)
+		must(err)
+		must(os.MkdirAll(filepath.Join(dir, "http"), 0o755))
+		entries, err := fs.ReadDir(files, ".")
+		must(err)
+		for _, e := range entries {
+			b, err := fs.ReadFile(files, e.Name())
+			must(err)
+			must(os.WriteFile(filepath.Join(dir, "http", e.Name()), b, 0o644))
+		}
+		args = append(args, "-var", "http_dir="+filepath.Join(dir, "http"))
+	}
+	raw, err := os.ReadFile(sums)
 	must(err)
-	digest, err := osdefs.LookupChecksum(sums, "sha256", testbedImage)
+	digest, err := osdefs.LookupChecksum(raw, "sha256", filepath.Base(iso))
 	must(err)
-	cmd := exec.Command("packer", "build", "-color=false", "-var", "accelerator=tcg", "-var", "iso_url="+img,
-		"-var", "iso_checksum=sha256:"+digest, "-var", "output_dir="+filepath.Join(dir, "output"),
-		"-var", "serial_log="+filepath.Join(dir, "serial.log"), osdefs.TemplateFile)
+	args = append(args, "-var", "iso_checksum=sha256:"+digest, osdefs.TemplateFile)
+	cmd := exec.Command("packer", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
 	t0 := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("raw packer build: %v\n%s", err, tail(string(out), 40))
+		t.Fatalf("raw packer build of %s: %v\n%s", d.ID, err, tail(string(out), 40))
 	}
 	return time.Since(t0)
+}
+
+// TestBenchmarkReplicas measures the installer path per boot-loader family: `packer-build` of the
+// replica through the pipeline (its Packer run not cached) against a raw `packer build` of the same
+// rendered template, in interleaved pairs (pipeline, raw, then raw, pipeline, ...), and prints each
+// side's median and range and the ratio of the medians. CST_BENCH_PAIRS sets the pairs (default 3).
+func TestBenchmarkReplicas(t *testing.T) {
+	pairs := 3
+	if v, err := strconv.Atoi(os.Getenv("CST_BENCH_PAIRS")); err == nil && v > 0 {
+		pairs = v
+	}
+	mir := startMirror(t, testbedDir(t))
+	dir := replicaDir(t)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("bench: machine %s, load %s", machine(), strings.TrimSpace(string(load)))
+	for _, id := range []string{"ubuntu-22.04-fixture", "fedora-41-fixture", "rocky-9-fixture"} {
+		d, err := osdefs.Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pipe, raw []float64
+		runPipe := func(i int) {
+			// A distinct --ssh-timeout changes the Packer run's cache key, so it really builds.
+			bust := fmt.Sprintf("%dm", 61+i+int(time.Now().Unix()%500))
+			r := daggerCall(t, 40*time.Minute, "packer-build", "--os", id, "--accel", "tcg", "--ssh-timeout", bust,
+				"--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
+				"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "entries")
+			r.mustSucceed(t)
+			pipe = append(pipe, r.elapsed.Seconds())
+		}
+		runRaw := func() {
+			raw = append(raw, rawPacker(t, d, filepath.Join(dir, d.Source.FileName()), filepath.Join(dir, "SHA256SUMS")).Seconds())
+		}
+		for i := 0; i < pairs; i++ {
+			if i%2 == 0 {
+				runPipe(i)
+				runRaw()
+			} else {
+				runRaw()
+				runPipe(i)
+			}
+		}
+		mp, lp, hp := medianRange(pipe)
+		mr, lr, hr := medianRange(raw)
+		t.Logf("bench: %-22s pipeline median %.1fs (%.1f-%.1f)  raw median %.1fs (%.1f-%.1f)  ratio %.2fx (goal <= 1.10x), %d pairs",
+			id, mp, lp, hp, mr, lr, hr, mp/mr, pairs)
+		fmt.Printf("replica %s: pipeline %.1fs [%.1f-%.1f], raw %.1fs [%.1f-%.1f], ratio %.2fx over %d interleaved pairs\n",
+			id, mp, lp, hp, mr, lr, hr, mp/mr, pairs)
+	}
+}
+
+func medianRange(v []float64) (median, lo, hi float64) {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2], s[0], s[len(s)-1]
 }

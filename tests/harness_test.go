@@ -53,6 +53,16 @@ func testbedDir(t *testing.T) string {
 	return d
 }
 
+// replicaDir is where scripts/replicas.sh put the installer replicas (below the testbed mirror).
+func replicaDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(testbedDir(t), "replicas")
+	if _, err := os.Stat(filepath.Join(d, "SHA256SUMS")); err != nil {
+		t.Fatalf("no installer replicas in %s: %v (run scripts/replicas.sh build)", d, err)
+	}
+	return d
+}
+
 type callResult struct {
 	stdout, stderr string
 	err            error

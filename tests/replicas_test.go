@@ -17,16 +17,6 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
-// replicaDir is where scripts/replicas.sh put the installer replicas (below the testbed mirror).
-func replicaDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join(testbedDir(t), "replicas")
-	if _, err := os.Stat(filepath.Join(d, "SHA256SUMS")); err != nil {
-		t.Fatalf("no installer replicas in %s: %v (run scripts/replicas.sh build)", d, err)
-	}
-	return d
-}
-
 // The installer path of every vendor OS, proven on its replica: Packer boots the replica ISO, types
 // the vendor definition's own boot command into the vendor's boot menu after its boot wait, the
 // installer fetches the vendor's install config from Packer's HTTP server (byte for byte what
