@@ -21,7 +21,7 @@ export CST_TESTBED_DIR CST_BENCH_JSON
 CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
 mkdir -p bench
 CST_BENCH_JSON="$PWD/bench/results.json"
-go test -count=1 -tags bench -run TestBenchmark -timeout 150m -v ./tests/ 2>&1 | tee bench/last-run.log
+go test -count=1 -tags bench -run '^TestBenchmark$' -timeout 150m -v ./tests/ 2>&1 | tee bench/last-run.log
 echo "JSON: $CST_BENCH_JSON"
 # The installer replicas: the pipeline against raw Packer per boot-loader family, in interleaved
 # pairs; then when each vendor menu is ready under TCG, idle and with both CPUs kept busy, against
