@@ -44,7 +44,6 @@ type stageTime struct {
 	seconds float64
 }
 
-
 // dirFromFS copies an embedded file tree into a Dagger directory.
 func dirFromFS(fsys fs.FS) (*dagger.Directory, error) {
 	d := dag.Directory()
