@@ -21,9 +21,10 @@ var (
 // digestLen is the hex length of each algorithm the pipeline verifies with.
 var digestLen = map[string]int{"sha256": 64, "sha512": 128}
 
-// otherLen are hex lengths of algorithms vendors list beside ours (MD5, SHA-1, SHA-224, SHA-384): a
-// GNU line of such a length belongs to another algorithm of a mixed file, not to a malformed entry.
-var otherLen = map[int]bool{32: true, 40: true, 56: true, 96: true}
+// knownLen are the hex lengths of every algorithm a vendor may list (MD5, SHA-1, SHA-224, SHA-256,
+// SHA-384, SHA-512): a GNU line of such a length, other than the one being read, belongs to another
+// algorithm of a mixed file, not to a malformed entry.
+var knownLen = map[int]bool{32: true, 40: true, 56: true, 64: true, 96: true, 128: true}
 
 // knownTags are the BSD tags of algorithms that may share a file with ours.
 var knownTags = map[string]bool{"MD5": true, "SHA1": true, "SHA224": true, "SHA256": true, "SHA384": true, "SHA512": true}
@@ -96,7 +97,7 @@ func pick(entries []checksumEntry, algorithm string, want int) (digest string, f
 		case e.tag != "" && e.tag != strings.ToUpper(algorithm):
 			otherAlgs = append(otherAlgs, e.tag)
 			continue
-		case e.tag == "" && len(e.digest) != want && (otherLen[len(e.digest)] || digestLenIsOther(len(e.digest), algorithm)):
+		case e.tag == "" && len(e.digest) != want && knownLen[len(e.digest)]:
 			otherAlgs = append(otherAlgs, fmt.Sprintf("%d hex characters", len(e.digest)))
 			continue
 		}
@@ -118,17 +119,6 @@ func pick(entries []checksumEntry, algorithm string, want int) (digest string, f
 		return "", false, nil
 	}
 	return strings.ToLower(chosen.digest), true, nil
-}
-
-// digestLenIsOther tells whether n is the length of another algorithm we verify with (a SHA-512 line
-// in a file read for SHA-256).
-func digestLenIsOther(n int, algorithm string) bool {
-	for a, l := range digestLen {
-		if a != algorithm && l == n {
-			return true
-		}
-	}
-	return false
 }
 
 // LookupChecksum returns the digest of fileName from a checksum file in GNU or BSD layout (CRLF line
