@@ -173,12 +173,12 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 			case code == "000":
 				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no HTTP answer within 15s)"
 				f.Remedy = "check the engine's network or proxy, or serve the files from a mirror (--mirror)"
-			case mirror != "":
-				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
-				f.Remedy = "the mirror does not serve this file (or refuses the credentials): copy the file there beside its checksum file, or check --mirror-auth"
 			default:
 				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
 				f.Remedy = "the vendor moved the file: update " + u.file + ", or use --mirror"
+				if mirror != "" {
+					f.Remedy = "the mirror does not serve this file (or refuses the credentials): copy the file there beside its checksum file, or check --mirror-auth"
+				}
 			}
 			results[i] = f
 		})

@@ -17,7 +17,7 @@ import (
 // fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name.
 func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service) (*dagger.Container, error) {
 	if redact.HasCredentials(mirror) {
-		return nil, fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) %s", redact.URL(mirror), "build ...")
+		return nil, fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) build ...", redact.URL(mirror))
 	}
 	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
 		WithFile("/usr/local/bin/cst-fetch", m.fetchTool())
