@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -74,8 +75,12 @@ type RegisterTemplate struct {
 	OSType string `json:"osType"`
 	// Checksum is `checksum`: "{SHA-512}" and the artifact's SHA-512 hex.
 	Checksum string `json:"checksum"`
-	// PasswordEnabled is `passwordenabled`: the image runs CloudStack's password reset at boot.
+	// PasswordEnabled is `passwordenabled`: the image takes CloudStack's password at boot, as this
+	// build's boot test showed.
 	PasswordEnabled bool `json:"passwordEnabled"`
+	// SSHKeyEnabled is `sshkeyenabled`: the image takes the instance's SSH key pair, as this build's
+	// boot test showed.
+	SSHKeyEnabled bool `json:"sshKeyEnabled"`
 	// IsExtractable is `isextractable`: users may download VMs made from it.
 	IsExtractable bool `json:"isExtractable"`
 	// Artifact is the file name (in the output directory) whose URL is passed as `url`.
@@ -84,7 +89,9 @@ type RegisterTemplate struct {
 
 // NewRegisterTemplate builds the registerTemplate parameters for artifact (a file name) of def in
 // format, whose SHA-512 is sha512hex. The checksum must be of exactly the file CloudStack downloads.
-func NewRegisterTemplate(def osdefs.Definition, format osdefs.Format, artifact, sha512hex string) (RegisterTemplate, error) {
+// Password and SSH-key support are claimed only where the catalogue means them and the boot test
+// proved them (a build without a boot test claims neither).
+func NewRegisterTemplate(def osdefs.Definition, format osdefs.Format, artifact, sha512hex string, proven inspect.Proven) (RegisterTemplate, error) {
 	tf, err := RegisterParams(format)
 	if err != nil {
 		return RegisterTemplate{}, err
@@ -109,7 +116,8 @@ func NewRegisterTemplate(def osdefs.Definition, format osdefs.Format, artifact, 
 		Hypervisor:      tf.Hypervisor,
 		OSType:          def.CloudStackOSType,
 		Checksum:        CloudStackChecksum(sha512hex),
-		PasswordEnabled: def.PasswordEnabled,
+		PasswordEnabled: def.PasswordEnabled && proven.Password,
+		SSHKeyEnabled:   proven.SSHKey,
 		IsExtractable:   true,
 		Artifact:        artifact,
 	}, nil

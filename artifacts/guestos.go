@@ -29,9 +29,10 @@ var OtherLinux64 = GuestOS{CIMID: 101, VMwareID: "otherLinux64Guest", Descriptio
 //     rockylinux_64Guest/almalinux_64Guest: those two exist only from ESXi 8.0 (CloudStack itself maps
 //     them for VMware 8.0 only), while rhel8_64Guest/rhel9_64Guest are known to 7.x hosts too and
 //     VMware recommends the RHEL entry for binary-compatible rebuilds.
-//   - Debian maps to debianN_64Guest for 10-12; newer releases use the newest id we know
-//     (debian12_64Guest, ESXi 8.0+). An ESXi that does not know an id warns and falls back to
-//     "other" at import; the VM still boots.
+//   - Debian maps to debianN_64Guest for 10 and 11; 12 and later use debian11_64Guest, because
+//     debian12_64Guest exists only from vSphere 8.0 U1 and CloudStack 4.20+ supports vSphere 7.0 and
+//     8.0 (vSphere's GuestOsDescriptor enum; CloudStack's hypervisor support matrix). An ESXi that
+//     does not know an id warns and falls back to "other" at import; the VM still boots.
 //   - When CloudStack deploys the template it sets the guest id from its own OS-type mapping, so
 //     these values matter for direct VMware imports of the OVA.
 func GuestOSFor(id, family, version string) GuestOS {
@@ -43,9 +44,7 @@ func GuestOSFor(id, family, version string) GuestOS {
 	case "debian":
 		g := GuestOS{CIMID: 96, Description: "Debian GNU/Linux (64-bit)"}
 		switch {
-		case major >= 12:
-			g.VMwareID = "debian12_64Guest"
-		case major == 11:
+		case major >= 11:
 			g.VMwareID = "debian11_64Guest"
 		case major == 10:
 			g.VMwareID = "debian10_64Guest"

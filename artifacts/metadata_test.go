@@ -41,7 +41,7 @@ func sampleBuild(t *testing.T) (Metadata, string) {
 			t.Fatal(err)
 		}
 		m.Artifacts = append(m.Artifacts, Artifact{Name: name, Format: string(f), SizeBytes: d.Size, VirtualSizeBytes: 2 << 30, SHA256: d.SHA256, SHA512: d.SHA512})
-		rt, err := NewRegisterTemplate(def, f, name, d.SHA512)
+		rt, err := NewRegisterTemplate(def, f, name, d.SHA512, provenAll)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -104,7 +104,7 @@ func TestOVFDescriptorParsesWithRightValues(t *testing.T) {
 	if vs.ID != p.Name || vs.Name != p.Name || vs.Annotation != p.Description {
 		t.Errorf("VirtualSystem id/name/annotation = %q/%q/%q", vs.ID, vs.Name, vs.Annotation)
 	}
-	if vs.OS.ID != 96 || vs.OS.OSType != "debian12_64Guest" {
+	if vs.OS.ID != 96 || vs.OS.OSType != "debian11_64Guest" {
 		t.Errorf("OperatingSystemSection = %+v", vs.OS)
 	}
 	if vs.Hardware.System.Type != OVFHardwareVersion {
@@ -207,8 +207,8 @@ func TestGuestOSFor(t *testing.T) {
 		vmw                 string
 	}{
 		{"ubuntu-24.04", "ubuntu", "24.04", 94, "ubuntu64Guest"},
-		{"debian-12", "debian", "12", 96, "debian12_64Guest"},
-		{"debian-13", "debian", "13", 96, "debian12_64Guest"},
+		{"debian-12", "debian", "12", 96, "debian11_64Guest"},
+		{"debian-13", "debian", "13", 96, "debian11_64Guest"},
 		{"debian-11", "debian", "11", 96, "debian11_64Guest"},
 		{"debian-10", "debian", "10", 96, "debian10_64Guest"},
 		{"debian-9", "debian", "9", 96, "otherLinux64Guest"},

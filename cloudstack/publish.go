@@ -147,6 +147,7 @@ func (s *session) register(r *prepared, osTypeID, zoneID string) (id, status str
 	p.SetIspublic(r.Public)
 	p.SetIsfeatured(r.Featured)
 	p.SetPasswordenabled(r.PasswordEnabled)
+	p.SetSshkeyenabled(r.SSHKeyEnabled)
 	p.SetIsextractable(r.Extractable)
 	if len(r.Details) > 0 {
 		p.SetDetails(r.Details)

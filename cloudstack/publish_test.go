@@ -23,6 +23,7 @@ func baseRequest() Request {
 		Checksum:        "{SHA-512}" + sha512Hex,
 		Public:          true,
 		PasswordEnabled: true,
+		SSHKeyEnabled:   true,
 		Extractable:     true,
 		Details:         map[string]string{"rootDiskController": "virtio"},
 		Wait:            5 * time.Second,
@@ -103,7 +104,7 @@ func TestPublish(t *testing.T) {
 				want := map[string]string{"name": "debian-12-x86_64", "displaytext": "Debian 12 (built 2025-01-01)",
 					"format": "QCOW2", "hypervisor": "KVM", "ostypeid": debianOSID, "zoneid": zone1ID,
 					"checksum": "{SHA-512}" + sha512Hex, "ispublic": "true", "isfeatured": "false",
-					"passwordenabled": "true", "isextractable": "true", "details[0].rootDiskController": "virtio",
+					"passwordenabled": "true", "sshkeyenabled": "true", "isextractable": "true", "details[0].rootDiskController": "virtio",
 					"url": "http://artifacts.example:8080/debian-12/debian-12.qcow2"}
 				for k, v := range want {
 					if reg[k] != v {

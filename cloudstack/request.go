@@ -87,8 +87,10 @@ type Request struct {
 	Checksum string
 	// Public makes the template usable by all accounts; Featured lists it as featured (needs rights).
 	Public, Featured bool
-	// PasswordEnabled marks the template as running the CloudStack password-reset script.
+	// PasswordEnabled marks the template as taking CloudStack's password (passwordenabled).
 	PasswordEnabled bool
+	// SSHKeyEnabled marks the template as taking the instance's SSH key pair (sshkeyenabled).
+	SSHKeyEnabled bool
 	// Extractable lets users download the template and volumes made from it (isextractable).
 	Extractable bool
 	// Details are extra template details (registerTemplate details[0].<key>=<value>), e.g.

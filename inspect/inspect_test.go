@@ -64,28 +64,3 @@ func TestOffline(t *testing.T) {
 		})
 	}
 }
-
-func TestBootResult(t *testing.T) {
-	ok := BootResult("cloudinit_done=yes\ncloudinit_detail=final message after 41s\nssh_key=yes\nssh_key_detail=key login as root: status: done\nssh_password=yes\n")
-	if err := Error("boot test", ok); err != nil {
-		t.Fatalf("good boot reported: %v", err)
-	}
-	bad := BootResult("cloudinit_done=no\ncloudinit_detail=no cloud-init final message within 60s\nssh_key=no\nssh_key_detail=connection refused\nssh_password=no\n==serial\nSeaBIOS\nNo bootable device.\n")
-	err := Error("boot test", bad)
-	if err == nil {
-		t.Fatal("broken boot passed")
-	}
-	for _, want := range []string{"boots and cloud-init finishes", "No bootable device.", "connection refused", "cloud-init reports no errors"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
-	}
-}
-
-func TestBootResultCloudInitError(t *testing.T) {
-	checks := BootResult("cloudinit_done=yes\nssh_key=yes\nssh_key_detail=key login as root: status: error\nssh_password=yes\n==serial\nupdate-locale: Error: invalid locale settings\n")
-	failed := Failed(checks)
-	if len(failed) != 1 || failed[0].Name != "cloud-init reports no errors" || !strings.Contains(failed[0].Evidence, "invalid locale") {
-		t.Fatalf("failed = %+v", failed)
-	}
-}

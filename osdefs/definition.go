@@ -15,7 +15,8 @@ type Format string
 
 // The formats a template can be delivered in.
 const (
-	// FormatQCOW2 is a zstd-compressed qcow2 image (CloudStack KVM).
+	// FormatQCOW2 is a compressed qcow2 image, compat 1.1 (CloudStack KVM): zlib by default, zstd on
+	// request.
 	FormatQCOW2 Format = "qcow2"
 	// FormatVHD is a dynamic VHD made by qemu-img's vpc driver (Hyper-V, XenServer after vhd-util).
 	FormatVHD Format = "vhd"

@@ -149,7 +149,7 @@ func TestUbuntuAutoinstallContent(t *testing.T) {
 	if !a.SSH.InstallServer || !a.SSH.AllowPW {
 		t.Error("ssh: install-server and allow-pw are needed for Packer's password login")
 	}
-	for _, p := range []string{"cloud-init", "cloud-guest-utils", "qemu-guest-agent"} {
+	for _, p := range []string{"cloud-init", "cloud-guest-utils", "qemu-guest-agent", "wget"} {
 		if !contains(a.Packages, p) {
 			t.Errorf("packages lack %s", p)
 		}
@@ -291,7 +291,7 @@ func TestKickstarts(t *testing.T) {
 				t.Errorf("rootpw %q does not match the definition's password", r)
 			}
 			pkgs := strings.Join(ks.sections["%packages"], "\n")
-			for _, p := range []string{"cloud-init", "cloud-utils-growpart", "qemu-guest-agent", "openssh-server"} {
+			for _, p := range []string{"cloud-init", "cloud-utils-growpart", "qemu-guest-agent", "openssh-server", "wget"} {
 				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p) + `$`).MatchString(pkgs) {
 					t.Errorf("the packages section lacks %s", p)
 				}

@@ -28,6 +28,7 @@ type buildOptions struct {
 	trivyDB        *dagger.Directory
 	sourceCommit   string
 	sshTimeout     string
+	skipZoneCases  []string
 }
 
 // Build one OS's CloudStack template: fetch and verify the installer, run Packer under QEMU,
@@ -77,13 +78,17 @@ func (m *CloudstackTemplates) Build(
 	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
 	// +optional
 	sshTimeout string,
+	// Zone cases the boot test leaves out (config-drive, kvm-vr, xen-vr): their failure no longer fails
+	// the build, and metadata claims only what the remaining cases proved.
+	// +optional
+	skipZoneCases []string,
 ) (*dagger.Directory, error) {
 	d, err := osdefs.Lookup(os)
 	if err != nil {
 		return nil, err
 	}
 	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout}
+		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases}
 	return m.build(ctx, d, opts)
 }
 
@@ -137,6 +142,10 @@ func (m *CloudstackTemplates) BuildAll(
 	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
 	// +optional
 	sshTimeout string,
+	// Zone cases the boot test leaves out (config-drive, kvm-vr, xen-vr): their failure no longer fails
+	// the build, and metadata claims only what the remaining cases proved.
+	// +optional
+	skipZoneCases []string,
 ) (*dagger.Directory, error) {
 	defs, err := osdefs.Select(osFilter)
 	if err != nil {
@@ -146,7 +155,7 @@ func (m *CloudstackTemplates) BuildAll(
 		return nil, fmt.Errorf("--parallel must be at least 1, got %d", parallel)
 	}
 	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout}
+		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases}
 	// Decide the accelerator once, before the fan-out, so parallel builds share one probe.
 	if _, _, err := chooseAccel(ctx, accel); err != nil {
 		return nil, err

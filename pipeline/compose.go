@@ -42,13 +42,16 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if !artifacts.IsLowerHex(o.sourceCommit, 40) && !artifacts.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
 		return nil, fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", o.sourceCommit)
 	}
+	if _, err := zoneSkips(o.skipZoneCases); err != nil {
+		return nil, err
+	}
 	req := buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
 		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout}
 	if err := req.check(); err != nil {
 		return nil, err
 	}
 	log := stageLogger(d.ID)
-	stopPrewarm := prewarm(ctx, log, laterStageTools(!o.skipValidation, !o.skipScan))
+	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
 	defer stopPrewarm()
 	pr, err := m.packerBuild(ctx, req)
 	if err != nil {
@@ -62,6 +65,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	// time, and the first failure cancels the others.
 	var (
 		validationReport string
+		proven           inspect.Proven
 		scanned          *scanResult
 		converted        *dagger.Directory
 		records          []artifacts.Artifact
@@ -71,14 +75,14 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if !o.skipValidation {
 		g.Go(func() error {
 			return stage("validate", func() error {
-				v, err := validate(gctx, pr.image, pr.accel.Accel, true, bootTimeout)
+				v, err := m.validate(gctx, pr.image, pr.accel.Accel, bootTestSpec{run: true, timeout: bootTimeout, skip: o.skipZoneCases})
 				if err != nil {
 					return err
 				}
 				if err := inspect.Error("validation of "+d.ID, v.checks); err != nil {
 					return err
 				}
-				validationReport = v.report
+				validationReport, proven = v.report, v.proven
 				return nil
 			})
 		})
@@ -101,7 +105,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	g.Go(func() error {
 		if err := stage("convert", func() error {
 			var err error
-			converted, err = convert(gctx, d, pr.image, name, formats)
+			converted, err = m.convert(gctx, d, pr.image, name, formats)
 			return err
 		}); err != nil {
 			return err
@@ -149,7 +153,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	md, err := metadata(d, metadataInput{
 		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
 		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
-		stages: clock.recorded(), artifacts: records, scan: scanSummary, formats: formats,
+		stages: clock.recorded(), artifacts: records, scan: scanSummary, formats: formats, proven: proven,
 	})
 	if err != nil {
 		return nil, err
@@ -215,6 +219,8 @@ type metadataInput struct {
 	artifacts    []artifacts.Artifact
 	scan         *artifacts.ScanSummary
 	formats      []osdefs.Format
+	// proven is what the boot test showed; registration claims a password or key only if shown.
+	proven inspect.Proven
 }
 
 // metadata renders metadata.json and checks it against the published schema before it ships.
@@ -239,7 +245,7 @@ func metadata(d osdefs.Definition, in metadataInput) (string, error) {
 		md.Build.Stages = append(md.Build.Stages, artifacts.Stage{Name: s.name, Seconds: s.seconds})
 	}
 	for _, a := range in.artifacts {
-		rt, err := artifacts.NewRegisterTemplate(d, osdefs.Format(a.Format), a.Name, a.SHA512)
+		rt, err := artifacts.NewRegisterTemplate(d, osdefs.Format(a.Format), a.Name, a.SHA512, in.proven)
 		if err != nil {
 			return "", err
 		}

@@ -15,10 +15,10 @@ import (
 // convertScript turns Packer's qcow2 into one delivery format. Each format is written under a
 // temporary name and renamed when complete, so a failed conversion leaves no half file behind.
 const convertScript = `set -eu
-fmt=$1 in=$2 name=$3
+fmt=$1 in=$2 name=$3 qcow2_compression=${4:-zlib}
 mkdir -p /out
 case "$fmt" in
-  qcow2) qemu-img convert -f qcow2 -O qcow2 -c -o compression_type=zstd "$in" "/out/.$name.qcow2"
+  qcow2) qemu-img convert -f qcow2 -O qcow2 -c -o compat=1.1,compression_type="$qcow2_compression" "$in" "/out/.$name.qcow2"
          mv "/out/.$name.qcow2" "/out/$name.qcow2" ;;
   vhd)   qemu-img convert -f qcow2 -O vpc -o subformat=dynamic "$in" "/out/.$name.vhd"
          mv "/out/.$name.vhd" "/out/$name.vhd" ;;
@@ -62,14 +62,27 @@ func qemuImgInfo(ctx context.Context, f *dagger.File, name string) (imageInfo, e
 	return info, nil
 }
 
+// qcow2Compressions are the compression types a qcow2 template may use.
+var qcow2Compressions = []string{"zlib", "zstd"}
+
+func checkQcow2Compression(c string) error {
+	for _, v := range qcow2Compressions {
+		if c == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown --qcow2-compression %q: choose %s (zlib reads on every KVM host; zstd needs QEMU 5.1+)",
+		c, strings.Join(qcow2Compressions, " or "))
+}
+
 // convert produces the requested formats from Packer's image, as files named <name>.<ext>.
-func convert(ctx context.Context, d osdefs.Definition, image *dagger.File, name string, formats []osdefs.Format) (*dagger.Directory, error) {
+func (m *CloudstackTemplates) convert(ctx context.Context, d osdefs.Definition, image *dagger.File, name string, formats []osdefs.Format) (*dagger.Directory, error) {
 	tools := diskTools().WithMountedFile("/in/image.qcow2", image)
 	out := dag.Directory()
 	for _, f := range formats {
 		switch f {
 		case osdefs.FormatQCOW2, osdefs.FormatVHD:
-			c := tools.WithExec([]string{"sh", "-c", convertScript, "convert", string(f), "/in/image.qcow2", name})
+			c := tools.WithExec([]string{"sh", "-c", convertScript, "convert", string(f), "/in/image.qcow2", name, m.Qcow2Compression})
 			out = out.WithFile(name+"."+string(f), c.File("/out/"+name+"."+string(f)))
 		case osdefs.FormatOVA:
 			ova, err := packOVA(ctx, d, tools, name)

@@ -57,18 +57,21 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source     *dagger.Directory
-		MirrorAuth *dagger.Secret
+		Source           *dagger.Directory
+		MirrorAuth       *dagger.Secret
+		Qcow2Compression string
 	}
 	concrete.Source = r.Source
 	concrete.MirrorAuth = r.MirrorAuth
+	concrete.Qcow2Compression = r.Qcow2Compression
 	return json.Marshal(&concrete)
 }
 
 func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source     *dagger.Directory
-		MirrorAuth *dagger.Secret
+		Source           *dagger.Directory
+		MirrorAuth       *dagger.Secret
+		Qcow2Compression string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -76,6 +79,7 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	}
 	r.Source = concrete.Source
 	r.MirrorAuth = concrete.MirrorAuth
+	r.Qcow2Compression = concrete.Qcow2Compression
 	return nil
 }
 
@@ -198,41 +202,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "CloudstackTemplates":
 		switch fnName {
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout)
 		case "Build":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -330,7 +299,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
 				}
 			}
-			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
 		case "BuildAll":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -435,7 +411,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
 				}
 			}
-			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout)
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
 		case "Doctor":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -772,6 +755,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -792,7 +817,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorAuth", err))
 				}
 			}
-			return New(source, mirrorAuth), nil
+			var qcow2Compression string
+			if inputArgs["qcow2Compression"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qcow2Compression"]), &qcow2Compression)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qcow2Compression", err))
+				}
+			}
+			return New(source, mirrorAuth, qcow2Compression)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -24,21 +24,31 @@ type CloudstackTemplates struct {
 	Source *dagger.Directory
 	// +private
 	MirrorAuth *dagger.Secret
+	// +private
+	Qcow2Compression string
 }
 
 // New creates the module. The defaults fit almost every use.
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!scripts/guest/"]
 	source *dagger.Directory,
 	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
 	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with
 	// credentials in it is refused for that reason.
 	// +optional
 	mirrorAuth *dagger.Secret,
-) *CloudstackTemplates {
-	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth}
+	// How the qcow2 template is compressed: zlib, which every KVM host's QEMU reads, or zstd (smaller
+	// and faster to decompress, but an incompatible qcow2 feature: QEMU 5.1 or later built with zstd,
+	// e.g. Ubuntu 22.04/24.04 or EL9 hosts; Ubuntu 20.04's QEMU 4.2 rejects the image).
+	// +default="zlib"
+	qcow2Compression string,
+) (*CloudstackTemplates, error) {
+	if err := checkQcow2Compression(qcow2Compression); err != nil {
+		return nil, err
+	}
+	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression}, nil
 }
 
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,

@@ -24,7 +24,7 @@ func (m *CloudstackTemplates) Prepare(
 	// +optional
 	qemuVersion string,
 ) (string, error) {
-	tools := laterStageTools(true, true)
+	tools := m.laterStageTools(true, true)
 	tools["packer toolchain"] = func(ctx context.Context) error {
 		_, err := toolchain(packerVersion, qemuVersion).Sync(ctx)
 		return err

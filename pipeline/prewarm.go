@@ -31,13 +31,13 @@ func prewarm(ctx context.Context, log *log.Logger, tools map[string]func(context
 }
 
 // laterStageTools are the containers and binaries validate, scan and convert use.
-func laterStageTools(validation, scanning bool) map[string]func(context.Context) error {
+func (m *CloudstackTemplates) laterStageTools(validation, scanning bool) map[string]func(context.Context) error {
 	tools := map[string]func(context.Context) error{
 		"disk tools": func(ctx context.Context) error { _, err := diskTools().Sync(ctx); return err },
 	}
 	if validation {
 		tools["libguestfs"] = func(ctx context.Context) error { _, err := guestfsImage().Sync(ctx); return err }
-		tools["boot test"] = func(ctx context.Context) error { _, err := bootImage().Sync(ctx); return err }
+		tools["boot test"] = func(ctx context.Context) error { _, err := m.zoneTool().Sync(ctx); return err }
 	}
 	if scanning {
 		tools["trivy"] = func(ctx context.Context) error { _, err := trivyBinary().Sync(ctx); return err }

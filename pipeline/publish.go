@@ -121,7 +121,7 @@ func (m *CloudstackTemplates) Publish(
 		Name: entry.Name, DisplayText: entry.DisplayText, URL: url,
 		Format: cloudstack.Format(entry.Format), Hypervisor: entry.Hypervisor, OSType: entry.OSType,
 		Zone: zone, Checksum: entry.Checksum, Public: public, Featured: featured,
-		PasswordEnabled: entry.PasswordEnabled, Extractable: entry.IsExtractable, Wait: waitFor,
+		PasswordEnabled: entry.PasswordEnabled, SSHKeyEnabled: entry.SSHKeyEnabled, Extractable: entry.IsExtractable, Wait: waitFor,
 		OnProgress: func(pr cloudstack.Progress) {
 			log.Info("publish", "template", pr.TemplateID, "status", pr.Status, "ready", pr.Ready, "elapsed", pr.Elapsed.Round(time.Second))
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,63 +11,9 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/plan"
+	"github.com/cloudstack-templates/cloudstack-templates/zone"
 	"golang.org/x/sync/errgroup"
 )
-
-// bootTestScript boots a copy-on-write overlay of the image with a CloudStack-style config drive
-// (label config-2, OpenStack layout) carrying a fresh SSH key and password, waits for cloud-init's
-// final message on the serial console, then logs in with the key and with the password.
-const bootTestScript = `set -u
-accel=$1 limit=$2
-qemu-img create -q -f qcow2 -F qcow2 -b /in/image.qcow2 /tmp/boot.qcow2
-ssh-keygen -q -t ed25519 -N '' -C cst-boot-test -f /tmp/key
-pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -p /seed/openstack/latest
-printf '{"uuid":"8d4c5f0e-0000-4000-8000-000000000001","hostname":"cst-boot-test","name":"cst-boot-test","public_keys":{"cst":"%s"}}\n' \
-  "$(cat /tmp/key.pub)" > /seed/openstack/latest/meta_data.json
-{
-  echo '#cloud-config'
-  echo 'ssh_pwauth: true'
-  echo 'chpasswd:'
-  echo '  expire: false'
-  echo '  users:'
-  echo "    - {name: root, password: $pw, type: text}"
-  echo 'final_message: "CST-BOOT-TEST cloud-init finished after $UPTIME s"'
-} > /seed/openstack/latest/user_data
-xorriso -as mkisofs -quiet -o /tmp/seed.iso -V config-2 -J -R /seed
-qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 -display none -monitor none \
-  -drive file=/tmp/boot.qcow2,if=virtio,format=qcow2 -drive file=/tmp/seed.iso,media=cdrom \
-  -netdev user,id=n0,hostfwd=tcp:127.0.0.1:2222-:22 -device virtio-net,netdev=n0 \
-  -serial file:/tmp/serial.log -daemonize -pidfile /tmp/qemu.pid
-start=$(date +%s)
-done=no
-while [ $(( $(date +%s) - start )) -lt "$limit" ]; do
-  if grep -q 'CST-BOOT-TEST cloud-init finished' /tmp/serial.log 2>/dev/null; then done=yes; break; fi
-  kill -0 "$(cat /tmp/qemu.pid)" 2>/dev/null || break
-  sleep 2
-done
-echo "cloudinit_done=$done"
-if [ $done = yes ]; then
-  echo "cloudinit_detail=$(grep -o 'CST-BOOT-TEST cloud-init finished.*' /tmp/serial.log | head -n1 | tr -d '\r'); seen $(( $(date +%s) - start ))s after power-on"
-else
-  echo "cloudinit_detail=no cloud-init final message within ${limit}s of power-on"
-fi
-ssh_opts="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR -p 2222"
-if out=$(ssh $ssh_opts -o BatchMode=yes -o PasswordAuthentication=no -i /tmp/key root@127.0.0.1 'cloud-init status 2>&1 | tail -n1' 2>&1); then
-  echo "ssh_key=yes"; echo "ssh_key_detail=key login as root: $out"
-else
-  echo "ssh_key=no"; echo "ssh_key_detail=key login as root failed: $(echo "$out" | tail -n1)"
-fi
-if out=$(sshpass -p "$pw" ssh $ssh_opts -o PubkeyAuthentication=no root@127.0.0.1 true 2>&1); then
-  echo "ssh_password=yes"; echo "ssh_password_detail=password login as root worked"
-else
-  echo "ssh_password=no"; echo "ssh_password_detail=password login as root failed: $(echo "$out" | tail -n1)"
-fi
-kill "$(cat /tmp/qemu.pid)" 2>/dev/null
-echo "==serial"
-tr -d '\r' < /tmp/serial.log 2>/dev/null | grep -v '^\s*$' | tail -n 25
-exit 0
-`
 
 // guestfsImage reads guest filesystems offline. It is the KVM probe's image (QEMU and the kernel
 // libguestfs boots its appliance with) plus libguestfs: a cold engine installs the kernel and makes
@@ -77,21 +24,35 @@ func guestfsImage() *dagger.Container {
 		WithEnvVariable("LIBGUESTFS_BACKEND", "direct")
 }
 
-// bootImage boots images and talks to them.
-func bootImage() *dagger.Container {
-	return aptInstall(qemuBase(""), "sshpass")
+// zoneTool is cst-zone, the boot test's CloudStack zone emulator, built from this repository.
+func (m *CloudstackTemplates) zoneTool() *dagger.File {
+	return goBuilder().
+		WithDirectory("/src", m.Source).
+		WithWorkdir("/src").
+		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/cst-zone", "./cmd/cst-zone"}).
+		File("/out/cst-zone")
+}
+
+// bootTestSpec says whether and how the boot test runs.
+type bootTestSpec struct {
+	run     bool
+	timeout time.Duration // per boot
+	skip    []string      // zone cases left out
 }
 
 type validation struct {
 	report string
 	checks []inspect.Check
+	// proven is what the boot test showed; zero when it did not run.
+	proven inspect.Proven
 }
 
 // validate runs qemu-img check, the offline inspection and the boot test. All three only read the
-// image (the boot test writes to an overlay), so they run at the same time.
-func validate(ctx context.Context, image *dagger.File, accel string, bootTest bool, bootTimeout time.Duration) (*validation, error) {
+// image (the boot test writes to overlays), so they run at the same time.
+func (m *CloudstackTemplates) validate(ctx context.Context, image *dagger.File, accel string, bt bootTestSpec) (*validation, error) {
 	var imageCheck inspect.Check
-	var offline, boot []inspect.Check
+	var offline []inspect.Check
+	var boot inspect.ZoneResult
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		out, err := diskTools().WithMountedFile("/in/image.qcow2", image).
@@ -117,24 +78,40 @@ func validate(ctx context.Context, image *dagger.File, accel string, bootTest bo
 		offline = inspect.Offline(out)
 		return nil
 	})
-	if bootTest {
+	if bt.run {
 		g.Go(func() error {
-			out, err := bootImage().WithMountedFile("/in/image.qcow2", image).
-				WithExec([]string{"bash", "-c", bootTestScript, "boot-test", accel, fmt.Sprint(int(bootTimeout.Seconds()))},
+			out, err := diskTools().WithMountedFile("/in/image.qcow2", image).
+				WithFile("/usr/local/bin/cst-zone", m.zoneTool()).
+				WithExec([]string{"cst-zone", "--image", "/in/image.qcow2", "--accel", accel,
+					"--timeout", bt.timeout.String(), "--skip", strings.Join(bt.skip, ",")},
 					dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
 				Stdout(gctx)
 			if err != nil {
 				return fmt.Errorf("boot test could not run: %s", execMessage(err))
 			}
-			boot = inspect.BootResult(out)
+			if err := json.Unmarshal([]byte(out), &boot); err != nil {
+				return fmt.Errorf("boot test: unreadable result: %v", err)
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	checks := append(append([]inspect.Check{imageCheck}, offline...), boot...)
-	return &validation{report: inspect.Report("validation", checks), checks: checks}, nil
+	checks := append(append([]inspect.Check{imageCheck}, offline...), boot.Checks...)
+	return &validation{report: inspect.Report("validation", checks), checks: checks, proven: boot.Proven}, nil
+}
+
+// zoneSkips checks the zone cases a caller skips, naming the valid ones for a wrong name.
+func zoneSkips(skip []string) ([]string, error) {
+	cases, err := zone.Select(skip)
+	if err != nil {
+		return nil, fmt.Errorf("--skip-zone-cases: %w", err)
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("--skip-zone-cases skips every zone case (%s): turn the boot test off instead (validate --boot-test=false, build --skip-validation)", strings.Join(zone.CaseNames(), ", "))
+	}
+	return skip, nil
 }
 
 func execMessageOrEmpty(err error) string {
@@ -146,9 +123,11 @@ func execMessageOrEmpty(err error) string {
 
 // Validate a built qcow2 image: qemu-img check, an offline look inside for CloudStack readiness
 // (cloud-init with the CloudStack datasources, no SSH host keys, empty machine-id, no persistent net
-// rules, the provisioner's release mark), and a boot test with a config drive that injects an SSH key
-// and a password, both of which must then log in. Returns the report; fails naming each failed check
-// with its evidence.
+// rules, the provisioner's release mark), and a boot test that starts instances as CloudStack zones
+// do: a config drive, and a virtual router (metadata and password server) on KVM's and XenServer's
+// SMBIOS identities. Each instance must take its hostname, SSH key, password, user-data and a larger
+// root disk, with its own SSH host keys; one is rebooted with a reset password. Returns the report;
+// fails naming each failed check with its evidence.
 func (m *CloudstackTemplates) Validate(
 	ctx context.Context,
 	// The qcow2 image (e.g. from packer-build).
@@ -156,22 +135,30 @@ func (m *CloudstackTemplates) Validate(
 	// QEMU accelerator for the boot test and libguestfs: auto, kvm or tcg.
 	// +default="auto"
 	accel string,
-	// Run the boot test (about a minute under TCG).
+	// Run the boot test (four boots: a few minutes under TCG).
 	// +default=true
 	bootTest bool,
-	// How long the boot test waits for cloud-init to finish (Go duration).
+	// How long each boot of the boot test may take to finish cloud-init (Go duration).
 	// +default="10m"
 	bootTimeout string,
+	// Zone cases the boot test leaves out (config-drive, kvm-vr, xen-vr). A template registered after
+	// a skip is only known to work in the zones that were tried.
+	// +optional
+	skipZoneCases []string,
 ) (string, error) {
 	limit, err := time.ParseDuration(bootTimeout)
 	if err != nil || limit <= 0 {
 		return "", fmt.Errorf("--boot-timeout %q is not a positive duration like 90s or 10m", bootTimeout)
 	}
+	skip, err := zoneSkips(skipZoneCases)
+	if err != nil {
+		return "", err
+	}
 	dec, _, err := chooseAccel(ctx, accel)
 	if err != nil {
 		return "", err
 	}
-	v, err := validate(ctx, image, dec.Accel, bootTest, limit)
+	v, err := m.validate(ctx, image, dec.Accel, bootTestSpec{run: bootTest, timeout: limit, skip: skip})
 	if err != nil {
 		return "", err
 	}

@@ -32,13 +32,19 @@ fail() { say "error: $*"; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=lib/packages.sh
 . "$HERE/lib/packages.sh"
 
+# The guest's packages. wget is how cloud-init's CloudStack datasource asks the password server.
+GUEST_PACKAGES=linux-image-cloud-amd64,systemd-sysv,udev,openssh-server,iproute2,ca-certificates,cloud-guest-utils,qemu-guest-agent,sudo,e2fsprogs,wget
+
 make_rootfs() {
   local rootfs=$1
-  if [ ! -f "$rootfs/.complete" ]; then
+  # The tree is reused while the package list is the same; another list makes a new tree.
+  local done_mark
+  done_mark="$rootfs/.complete-$(printf '%s' "$GUEST_PACKAGES" | sha256sum | cut -c1-12)"
+  if [ ! -f "$done_mark" ]; then
     say "debootstrap bookworm (kernel, systemd, sshd; ~2 min)"
     rm -rf "$rootfs"
     debootstrap --variant=minbase \
-      --include=linux-image-cloud-amd64,systemd-sysv,udev,openssh-server,iproute2,ca-certificates,cloud-guest-utils,qemu-guest-agent,sudo,e2fsprogs \
+      --include="$GUEST_PACKAGES" \
       bookworm "$rootfs" "$MIRROR" >"$OUT/debootstrap.log" 2>&1 \
       || { tail -20 "$OUT/debootstrap.log" >&2; fail "debootstrap failed (log: $OUT/debootstrap.log)"; }
     # cloud-init's Python dependencies use virtual packages debootstrap cannot resolve: apt can.
@@ -53,7 +59,7 @@ make_rootfs() {
     rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/resolv.conf"
     [ $rc = 0 ] || { tail -20 "$OUT/debootstrap.log" >&2; fail "installing cloud-init failed (log: $OUT/debootstrap.log)"; }
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
-    touch "$rootfs/.complete"
+    touch "$done_mark"
   fi
 }
 

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 // testbedImage is the file name the testbed mirror serves.
@@ -245,4 +247,9 @@ func trivyDB(t *testing.T) string {
 		t.Fatal(trivyErr)
 	}
 	return trivyDir
+}
+
+// artifactStem is the stem of a build's artifact names (the pipeline's artifactName).
+func artifactStem(d osdefs.Definition) string {
+	return fmt.Sprintf("%s-%s-x86_64", d.ID, d.Version)
 }

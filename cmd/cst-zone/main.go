@@ -1,0 +1,73 @@
+// Command cst-zone is the boot test of cloudstack-templates: it starts instances of a template as
+// CloudStack zones would (config drive; virtual router with metadata and password server, on the
+// SMBIOS identities of KVM and XenServer hosts) and prints the named checks as JSON on stdout.
+// The pipeline runs it inside a container with QEMU and xorriso, as root (the VR listens on port 80).
+//
+//	cst-zone --image IMG.qcow2 --accel kvm|tcg [--timeout 10m] [--skip case,...]
+//
+// Progress goes to stderr; a failed check is not an error of the command (the pipeline judges the
+// checks), a case that cannot be run at all is.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/log"
+
+	"github.com/cloudstack-templates/cloudstack-templates/zone"
+)
+
+func main() {
+	image := flag.String("image", "", "qcow2 template to boot (only read)")
+	accel := flag.String("accel", "tcg", "QEMU accelerator: kvm or tcg")
+	timeout := flag.Duration("timeout", 10*time.Minute, "per boot, power-on to cloud-init's final message")
+	skip := flag.String("skip", "", "comma-separated cases to skip; cases: "+strings.Join(zone.CaseNames(), ", "))
+	work := flag.String("work", "", "working directory (default: a new temporary one)")
+	flag.Parse()
+	logger := log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "cst-zone"})
+	if err := run(logger, *image, *accel, *timeout, *skip, *work); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *log.Logger, image, accel string, timeout time.Duration, skip, work string) error {
+	if image == "" {
+		return fmt.Errorf("--image is required")
+	}
+	if accel != "kvm" && accel != "tcg" {
+		return fmt.Errorf("--accel %q: use kvm or tcg", accel)
+	}
+	cases, err := zone.Select(strings.Split(skip, ","))
+	if err != nil {
+		return err
+	}
+	if work == "" {
+		if work, err = os.MkdirTemp("", "cst-zone-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	r := &zone.Runner{Image: image, Accel: accel, Timeout: timeout, WorkDir: work,
+		Logf: func(format string, args ...any) {
+			logger.Info(fmt.Sprintf(format, args...), "elapsed", time.Since(start).Round(time.Second))
+		}}
+	res, err := r.Run(ctx, cases)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}

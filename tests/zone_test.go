@@ -1,0 +1,81 @@
+//go:build e2e
+
+package tests
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/zone"
+)
+
+// zoneChecks are the checks every zone case reports; vrChecks are added behind a virtual router, and
+// resetChecks where the case resets the password.
+var (
+	zoneChecks = []string{"cloud-init finishes", "SSH key from metadata logs in", "hostname from metadata", "user-data ran",
+		"root file system grown to the offering's disk", "cloud-init reports no errors", "SSH host key is the instance's own"}
+	vrChecks    = []string{"password from virtual router logs in", "guest acknowledged the password"}
+	resetChecks = []string{"after reset password: cloud-init finishes", "after reset password: password from virtual router logs in",
+		"after reset password: guest acknowledged the password", "after reset password: old password refused",
+		"after reset password: SSH host key unchanged"}
+)
+
+// checkZoneMatrix asserts that a validation report passed every check of every zone case.
+func checkZoneMatrix(t *testing.T, report string) {
+	t.Helper()
+	for _, c := range zone.Matrix {
+		want := append([]string{}, zoneChecks...)
+		switch c.Source {
+		case zone.FromVirtualRouter:
+			want = append(want, vrChecks...)
+		case zone.FromConfigDrive:
+			want = append(want, "password from config drive logs in")
+		}
+		if c.ResetPassword {
+			want = append(want, resetChecks...)
+		}
+		for _, w := range want {
+			if line := "PASS  zone " + c.Name + ": " + w; !strings.Contains(report, line) {
+				t.Errorf("validation report lacks %q:\n%s", line, report)
+			}
+		}
+	}
+	if strings.Contains(report, "FAIL") {
+		t.Errorf("validation report has a failed check:\n%s", report)
+	}
+}
+
+// The boot test catches a template without what makes it work in a zone. The testbed template with
+// its password client (wget) removed still boots, takes its key, hostname and user-data behind a KVM
+// virtual router, but the password CloudStack shows never reaches it: validation must fail on exactly
+// that, naming the check.
+func TestZoneCatchesMissingPasswordClient(t *testing.T) {
+	t.Parallel()
+	mir := startMirror(t, testbedDir(t))
+	out := filepath.Join(t.TempDir(), "out")
+	args := append([]string{"packer-build", "--os", "testbed"}, mir.flags()...)
+	daggerCall(t, 40*time.Minute, append(args, "export", "--path", out)...).mustSucceed(t)
+	d, err := osdefs.Lookup("testbed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := editGuestImage(t, filepath.Join(out, d.VMName()), "rm /usr/bin/wget")
+
+	r := daggerCall(t, 30*time.Minute, "validate", "--image", broken, "--skip-zone-cases", "config-drive,xen-vr", "--boot-timeout", "5m")
+	r.mustFailWith(t, "FAIL  zone kvm-vr: password from virtual router logs in", "FAIL  zone kvm-vr: guest acknowledged the password",
+		"password served 0 time(s)")
+	all := r.stdout + r.stderr
+	for _, w := range []string{"SSH key from metadata logs in", "hostname from metadata", "user-data ran", "cloud-init finishes"} {
+		if strings.Contains(all, "FAIL  zone kvm-vr: "+w) {
+			t.Errorf("without wget only the password should fail, but %q failed too:\n%s", w, tail(r.stderr, 60))
+		}
+	}
+	for _, skipped := range []string{"zone config-drive:", "zone xen-vr:"} {
+		if strings.Contains(all, skipped) {
+			t.Errorf("a skipped case ran: %q in the output", skipped)
+		}
+	}
+}
