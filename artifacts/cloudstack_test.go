@@ -9,36 +9,6 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
-func TestRegisterParams(t *testing.T) {
-	tests := []struct {
-		format             osdefs.Format
-		csFormat, hv, also string
-	}{
-		{osdefs.FormatQCOW2, "QCOW2", "KVM", ""},
-		{osdefs.FormatVHD, "VHD", "XenServer", "Hyperv"},
-		{osdefs.FormatOVA, "OVA", "VMware", ""},
-	}
-	for _, tc := range tests {
-		got, err := RegisterParams(tc.format)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Format != tc.csFormat || got.Hypervisor != tc.hv || strings.Join(got.AlsoWorksWith, ",") != tc.also || got.Note == "" {
-			t.Errorf("RegisterParams(%s) = %+v", tc.format, got)
-		}
-	}
-	// Every format the catalogue can ask for must be mapped.
-	for _, f := range osdefs.AllFormats {
-		if _, err := RegisterParams(f); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
-	_, err := RegisterParams("raw")
-	if err == nil || !strings.Contains(err.Error(), "qcow2, vhd, ova") {
-		t.Fatalf("unknown format err = %v", err)
-	}
-}
-
 func testDefinition() osdefs.Definition {
 	return osdefs.Definition{ID: "debian-12", Name: "Debian", Version: "12", Family: "debian",
 		CloudStackOSType: "Debian GNU/Linux 12 (64-bit)", PasswordEnabled: true}

@@ -136,10 +136,10 @@ func (m Metadata) crossCheck() error {
 		if want := CloudStackChecksum(a.SHA512); cs.Checksum != want {
 			add("cloudStack[%d] checksum %q is not \"{SHA-512}\" + the sha512 of %s", i, cs.Checksum, a.Name)
 		}
-		if tf, err := RegisterParams(osdefs.Format(a.Format)); err != nil {
+		if tf, err := osdefs.Spec(osdefs.Format(a.Format)); err != nil {
 			add("cloudStack[%d]: %v", i, err)
-		} else if cs.Format != tf.Format || cs.Hypervisor != tf.Hypervisor {
-			add("cloudStack[%d]: %s artifact %s must be registered as %s/%s, not %s/%s", i, a.Format, a.Name, tf.Format, tf.Hypervisor, cs.Format, cs.Hypervisor)
+		} else if cs.Format != tf.CloudStackFormat || cs.Hypervisor != tf.Hypervisor {
+			add("cloudStack[%d]: %s artifact %s must be registered as %s/%s, not %s/%s", i, a.Format, a.Name, tf.CloudStackFormat, tf.Hypervisor, cs.Format, cs.Hypervisor)
 		}
 	}
 	if m.Build.FinishedAt.Before(m.Build.StartedAt) {

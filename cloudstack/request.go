@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
-// Format is a CloudStack template format, as the registerTemplate "format" parameter takes it.
+// Format is a CloudStack template format, as the registerTemplate "format" parameter takes it. The
+// formats, their files and hypervisors are osdefs.Formats; these names are its CloudStackFormat.
 type Format string
 
 const (
@@ -26,25 +28,21 @@ const (
 
 // ParseFormat accepts a format in any case ("qcow2", as the OS catalogue writes it, or "QCOW2").
 func ParseFormat(s string) (Format, error) {
-	switch f := Format(strings.ToUpper(strings.TrimSpace(s))); f {
-	case FormatQCOW2, FormatVHD, FormatOVA:
-		return f, nil
+	spec, err := osdefs.FormatForCloudStack(s)
+	if err != nil {
+		return "", invalidf("%v", err)
 	}
-	return "", invalidf("unknown template format %q: use qcow2, vhd or ova", s)
+	return Format(spec.CloudStackFormat), nil
 }
 
 // DefaultHypervisor is the hypervisor a format is registered for unless Request.Hypervisor says
 // otherwise: KVM for QCOW2, XenServer for VHD, VMware for OVA.
 func DefaultHypervisor(f Format) string {
-	switch Format(strings.ToUpper(string(f))) {
-	case FormatQCOW2:
-		return "KVM"
-	case FormatVHD:
-		return "XenServer"
-	case FormatOVA:
-		return "VMware"
+	spec, err := osdefs.FormatForCloudStack(string(f))
+	if err != nil {
+		return ""
 	}
-	return ""
+	return spec.Hypervisor
 }
 
 // hypervisorNames maps accepted spellings to the names registerTemplate takes. CloudStack's
@@ -53,12 +51,6 @@ func DefaultHypervisor(f Format) string {
 var hypervisorNames = map[string]string{
 	"kvm": "KVM", "xenserver": "XenServer", "xcp-ng": "XenServer", "vmware": "VMware",
 	"hyperv": "Hyperv", "hyper-v": "Hyperv",
-}
-
-// compatible lists the formats each hypervisor can run (Hypervisor.supportedImageFormatMap and the
-// registerTemplate documentation).
-var compatible = map[string][]Format{
-	"KVM": {FormatQCOW2}, "XenServer": {FormatVHD}, "Hyperv": {FormatVHD}, "VMware": {FormatOVA},
 }
 
 // DefaultWait is how long Publish waits for the template to become Ready when Request.Wait is 0.
@@ -317,9 +309,15 @@ func checkDownloadURL(u *url.URL, f Format) error {
 	return invalidf("download URL %s: CloudStack wants the path of a %s template to end in %s (optionally .zip, .bz2 or .gz)", redact.URL(u.String()), f, ext)
 }
 
+// formatAllowed says whether hypervisor runs f (osdefs.Formats, after CloudStack's
+// Hypervisor.supportedImageFormatMap).
 func formatAllowed(hypervisor string, f Format) bool {
-	for _, g := range compatible[hypervisor] {
-		if g == f {
+	spec, err := osdefs.FormatForCloudStack(string(f))
+	if err != nil {
+		return false
+	}
+	for _, h := range spec.Hypervisors() {
+		if h == hypervisor {
 			return true
 		}
 	}
@@ -327,5 +325,9 @@ func formatAllowed(hypervisor string, f Format) bool {
 }
 
 func formatHint() string {
-	return fmt.Sprintf("KVM takes %s, XenServer and Hyper-V take %s, VMware takes %s", FormatQCOW2, FormatVHD, FormatOVA)
+	var parts []string
+	for _, s := range osdefs.Formats {
+		parts = append(parts, fmt.Sprintf("%s takes %s", strings.Join(s.Hypervisors(), " and "), s.CloudStackFormat))
+	}
+	return strings.Join(parts, ", ")
 }

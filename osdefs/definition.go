@@ -10,23 +10,6 @@ import (
 	"strings"
 )
 
-// Format is an output format of a built template.
-type Format string
-
-// The formats a template can be delivered in.
-const (
-	// FormatQCOW2 is a compressed qcow2 image, compat 1.1 (CloudStack KVM): zlib by default, zstd on
-	// request.
-	FormatQCOW2 Format = "qcow2"
-	// FormatVHD is a dynamic VHD made by qemu-img's vpc driver (Hyper-V, XenServer after vhd-util).
-	FormatVHD Format = "vhd"
-	// FormatOVA is an OVF 1.0 package with a streamOptimized VMDK (VMware).
-	FormatOVA Format = "ova"
-)
-
-// AllFormats lists every format, in the order artifacts are produced.
-var AllFormats = []Format{FormatQCOW2, FormatVHD, FormatOVA}
-
 // Signing says how a vendor authenticates its checksum file.
 type Signing string
 

@@ -116,13 +116,19 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 				return err
 			}
 			for _, f := range formats {
-				file := name + "." + string(f)
-				rec, s, err := describeArtifact(gctx, converted.File(file), file, f)
+				spec, err := osdefs.Spec(f)
 				if err != nil {
 					return err
 				}
-				if f == osdefs.FormatOVA {
-					rec.VirtualSizeBytes = src.VirtualSize // the OVF's disk capacity
+				file := spec.FileName(name)
+				rec, s, err := describeArtifact(gctx, converted.File(file), file, spec)
+				if err != nil {
+					return err
+				}
+				if rec.VirtualSizeBytes == 0 {
+					// An OVA or a compressed file has no image header to read: the disk's capacity
+					// is Packer's image's.
+					rec.VirtualSizeBytes = src.VirtualSize
 				}
 				records, sums = append(records, rec), append(sums, s)
 			}
@@ -177,7 +183,7 @@ func trivyVersionIf(on bool) string {
 type checksumFiles struct{ sha256, sha512 string }
 
 // describeArtifact hashes an artifact and reads its image header.
-func describeArtifact(ctx context.Context, f *dagger.File, name string, format osdefs.Format) (artifacts.Artifact, checksumFiles, error) {
+func describeArtifact(ctx context.Context, f *dagger.File, name string, spec osdefs.FormatSpec) (artifacts.Artifact, checksumFiles, error) {
 	s256, err := digestOf(ctx, f, "sha256")
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("%s: %w", name, err)
@@ -198,8 +204,9 @@ func describeArtifact(ctx context.Context, f *dagger.File, name string, format o
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, err
 	}
-	rec := artifacts.Artifact{Name: name, Format: string(format), SizeBytes: int64(size), SHA256: s256, SHA512: s512}
-	if format != osdefs.FormatOVA {
+	rec := artifacts.Artifact{Name: name, Format: string(spec.Format), SizeBytes: int64(size), SHA256: s256, SHA512: s512}
+	// qemu-img reads the header of a bare image only: not an OVA's tar, not a compressed stream.
+	if spec.Format != osdefs.FormatOVA && spec.Compression == "" {
 		info, err := qemuImgInfo(ctx, f, name)
 		if err != nil {
 			return rec, checksumFiles{}, err

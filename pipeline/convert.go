@@ -12,20 +12,23 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
-// convertScript turns Packer's qcow2 into one delivery format. Each format is written under a
-// temporary name and renamed when complete, so a failed conversion leaves no half file behind.
+// convertScript makes one disk file from Packer's qcow2, as a registry entry (osdefs.Formats) says:
+// qemu-img to the entry's image format with its options, then the entry's compression. The file is
+// written under a temporary name and renamed when complete, so a failed conversion leaves no half
+// file behind.
 const convertScript = `set -eu
-fmt=$1 in=$2 name=$3 qcow2_compression=${4:-zlib}
-mkdir -p /out
-case "$fmt" in
-  qcow2) qemu-img convert -f qcow2 -O qcow2 -c -o compat=1.1,compression_type="$qcow2_compression" "$in" "/out/.$name.qcow2"
-         mv "/out/.$name.qcow2" "/out/$name.qcow2" ;;
-  vhd)   qemu-img convert -f qcow2 -O vpc -o subformat=dynamic "$in" "/out/.$name.vhd"
-         mv "/out/.$name.vhd" "/out/$name.vhd" ;;
-  vmdk)  qemu-img convert -f qcow2 -O vmdk -o subformat=streamOptimized "$in" "/out/.$name-disk1.vmdk"
-         mv "/out/.$name-disk1.vmdk" "/out/$name-disk1.vmdk" ;;
-  *) echo "unknown format $fmt" >&2; exit 2 ;;
+image=$1 options=$2 clusters=$3 compression=$4 in=$5 out=$6
+dir=$(dirname "$out"); tmp="$dir/.partial-$(basename "$out")"
+mkdir -p "$dir"
+c=""; [ "$clusters" = yes ] && c=-c
+case "$compression" in
+  "")    qemu-img convert -f qcow2 -O "$image" $c -o "$options" "$in" "$tmp" ;;
+  bzip2) qemu-img convert -f qcow2 -O "$image" $c -o "$options" "$in" "$tmp.image"
+         lbzip2 -n "$(nproc)" -c "$tmp.image" >"$tmp"
+         rm -f "$tmp.image" ;;
+  *) echo "unknown compression $compression" >&2; exit 2 ;;
 esac
+mv "$tmp" "$out"
 `
 
 // ovaScript packs descriptor, manifest and disk, in that order (OVF 1.0: the descriptor first).
@@ -75,24 +78,39 @@ func checkQcow2Compression(c string) error {
 		c, strings.Join(qcow2Compressions, " or "))
 }
 
-// convert produces the requested formats from Packer's image, as files named <name>.<ext>.
+// diskConvert runs convertScript for spec's disk into out (a path under /out).
+func (m *CloudstackTemplates) diskConvert(tools *dagger.Container, spec osdefs.FormatSpec, out string) *dagger.File {
+	options := spec.QemuImgOptions
+	if spec.Format == osdefs.FormatQCOW2 {
+		options += ",compression_type=" + m.Qcow2Compression
+	}
+	clusters := "no"
+	if spec.CompressClusters {
+		clusters = "yes"
+	}
+	return tools.WithExec([]string{"sh", "-c", convertScript, "convert", spec.Image, options, clusters, spec.Compression, "/in/image.qcow2", out}).
+		File(out)
+}
+
+// convert produces the requested formats from Packer's image, as the registry names their files.
 func (m *CloudstackTemplates) convert(ctx context.Context, d osdefs.Definition, image *dagger.File, name string, formats []osdefs.Format) (*dagger.Directory, error) {
-	tools := diskTools().WithMountedFile("/in/image.qcow2", image)
+	tools := aptInstall(diskTools(), "lbzip2").WithMountedFile("/in/image.qcow2", image)
 	out := dag.Directory()
 	for _, f := range formats {
-		switch f {
-		case osdefs.FormatQCOW2, osdefs.FormatVHD:
-			c := tools.WithExec([]string{"sh", "-c", convertScript, "convert", string(f), "/in/image.qcow2", name, m.Qcow2Compression})
-			out = out.WithFile(name+"."+string(f), c.File("/out/"+name+"."+string(f)))
-		case osdefs.FormatOVA:
-			ova, err := packOVA(ctx, d, tools, name)
+		spec, err := osdefs.Spec(f)
+		if err != nil {
+			return nil, err
+		}
+		file := spec.FileName(name)
+		if f == osdefs.FormatOVA {
+			ova, err := m.packOVA(ctx, d, tools, spec, name)
 			if err != nil {
 				return nil, err
 			}
-			out = out.WithFile(name+".ova", ova)
-		default:
-			return nil, fmt.Errorf("unknown format %q", f)
+			out = out.WithFile(file, ova)
+			continue
 		}
+		out = out.WithFile(file, m.diskConvert(tools, spec, "/out/"+file))
 	}
 	if _, err := out.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("convert %s: %s", d.ID, execMessage(err))
@@ -100,9 +118,9 @@ func (m *CloudstackTemplates) convert(ctx context.Context, d osdefs.Definition, 
 	return out, nil
 }
 
-func packOVA(ctx context.Context, d osdefs.Definition, tools *dagger.Container, name string) (*dagger.File, error) {
+func (m *CloudstackTemplates) packOVA(ctx context.Context, d osdefs.Definition, tools *dagger.Container, spec osdefs.FormatSpec, name string) (*dagger.File, error) {
 	vmdkName := name + "-disk1.vmdk"
-	vmdk := tools.WithExec([]string{"sh", "-c", convertScript, "convert", "vmdk", "/in/image.qcow2", name}).File("/out/" + vmdkName)
+	vmdk := m.diskConvert(tools, spec, "/out/"+vmdkName)
 	size, err := vmdk.Size(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("convert %s to a streamOptimized VMDK: %s", d.ID, execMessage(err))

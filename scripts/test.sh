@@ -31,7 +31,7 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false -trimpath}" CGO_ENABLED="${CGO_ENABLE
 mode=${1:-all}
 say "tools (shellcheck, cloud-init, actionlint, qemu-img, debugfs, xmllint, ...)"
 missing=()
-for p in qemu-utils e2fsprogs libxml2-utils; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in qemu-utils e2fsprogs libxml2-utils bzip2; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -31,8 +31,8 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	t.Logf("e2e: cold build %s; mirror served %d ISO request(s), %d bytes", cold.elapsed.Round(time.Second), isoRequests, isoBytes)
 
 	name := "testbed-12-x86_64"
-	for _, f := range []string{name + ".qcow2", name + ".vhd", name + ".ova", name + ".qcow2.sha256", name + ".qcow2.sha512",
-		name + ".vhd.sha256", name + ".ova.sha512", "metadata.json", "validation.txt", "scan/scan.json", "scan/sbom.cdx.json",
+	for _, f := range []string{name + ".qcow2", name + ".vhd.bz2", name + ".ova", name + ".qcow2.sha256", name + ".qcow2.sha512",
+		name + ".vhd.bz2.sha256", name + ".ova.sha512", "metadata.json", "validation.txt", "scan/scan.json", "scan/sbom.cdx.json",
 		"scan/scan.txt", "scan/scan.sarif", "logs/packer.log", "logs/serial.log"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("export lacks %s: %v", f, err)
@@ -40,8 +40,14 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	}
 
 	t.Run("formats", func(t *testing.T) {
-		for file, want := range map[string]string{name + ".qcow2": "qcow2", name + ".vhd": "vpc"} {
-			info := qemuImgInfo(t, filepath.Join(out, file))
+		// The VHD ships bzip2-compressed, as CloudStack takes it: unpack a copy to read it.
+		vhd := filepath.Join(t.TempDir(), name+".vhd")
+		unpack := exec.Command("sh", "-c", `bzip2 -dc "$1" >"$2"`, "unpack", filepath.Join(out, name+".vhd.bz2"), vhd)
+		if b, err := unpack.CombinedOutput(); err != nil {
+			t.Fatalf("bzip2 -d %s.vhd.bz2: %v\n%s", name, err, b)
+		}
+		for file, want := range map[string]string{filepath.Join(out, name+".qcow2"): "qcow2", vhd: "vpc"} {
+			info := qemuImgInfo(t, file)
 			if info.Format != want {
 				t.Errorf("%s: format %q, want %q", file, info.Format, want)
 			}
