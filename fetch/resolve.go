@@ -29,13 +29,19 @@ type Plan struct {
 // its checksum file and signature are expected side by side directly under the mirror URL (the
 // layout of a flat air-gapped mirror; `wget` the three files into one directory).
 func NewPlan(d osdefs.Definition, mirror string) (Plan, error) {
+	return NewSourcePlan(d.ID, d.Source, mirror)
+}
+
+// NewSourcePlan is NewPlan for any source: an OS's installer, or a tool's release archive (id then
+// names the tool, e.g. packer-1.9.4, and keys its cache entries).
+func NewSourcePlan(id string, src osdefs.Source, mirror string) (Plan, error) {
 	p := Plan{
-		OS:           d.ID,
-		URL:          d.Source.URL,
-		ChecksumURL:  d.Source.ChecksumURL,
-		SignatureURL: d.Source.SignatureURL,
-		FileName:     d.Source.FileName(),
-		Algorithm:    d.Source.Algorithm,
+		OS:           id,
+		URL:          src.URL,
+		ChecksumURL:  src.ChecksumURL,
+		SignatureURL: src.SignatureURL,
+		FileName:     src.FileName(),
+		Algorithm:    src.Algorithm,
 	}
 	if mirror == "" {
 		return p, nil
@@ -44,10 +50,10 @@ func NewPlan(d osdefs.Definition, mirror string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p.URL = base + path.Base(d.Source.URL)
-	p.ChecksumURL = base + path.Base(d.Source.ChecksumURL)
+	p.URL = base + path.Base(src.URL)
+	p.ChecksumURL = base + path.Base(src.ChecksumURL)
 	if p.SignatureURL != "" {
-		p.SignatureURL = base + path.Base(d.Source.SignatureURL)
+		p.SignatureURL = base + path.Base(src.SignatureURL)
 	}
 	return p, nil
 }
@@ -132,37 +138,51 @@ const maxChecksumFile = 4 << 20
 // in Digest and Verified. The digest is read only from the bytes the signature covers; URLs in its
 // errors are redacted.
 func (c *Client) Resolve(ctx context.Context, d osdefs.Definition, p Plan) (Plan, error) {
+	return c.ResolveSource(ctx, Signer{ID: d.ID, Name: d.Name, File: d.File}, d.Source, p)
+}
+
+// Signer names whose checksum file a source's is, for errors: an OS of the catalogue, or a tool's
+// vendor. File is where its pinned digest is written, if any; Key names the key that must sign it
+// (default: Name's key).
+type Signer struct{ ID, Name, File, Key string }
+
+// ResolveSource is Resolve for any source (see NewSourcePlan).
+func (c *Client) ResolveSource(ctx context.Context, who Signer, src osdefs.Source, p Plan) (Plan, error) {
 	sumsURL := redact.URL(p.ChecksumURL)
 	sums, err := c.Get(ctx, p.ChecksumURL, maxChecksumFile)
 	if err != nil {
-		return Plan{}, fmt.Errorf("checksum file for %s: %w", d.ID, err)
+		return Plan{}, fmt.Errorf("checksum file for %s: %w", who.ID, err)
 	}
 	var sig []byte
-	if d.Source.Signing == osdefs.SigningDetached {
+	if src.Signing == osdefs.SigningDetached {
 		if sig, err = c.Get(ctx, p.SignatureURL, maxChecksumFile); err != nil {
-			return Plan{}, fmt.Errorf("signature for %s: %w", d.ID, err)
+			return Plan{}, fmt.Errorf("signature for %s: %w", who.ID, err)
 		}
 	}
-	signed, err := osdefs.SignedChecksums(d.Source, sums, sig)
+	signed, err := osdefs.SignedChecksums(src, sums, sig)
 	if err != nil {
-		return Plan{}, fmt.Errorf("checksum file %s is not signed by %s's key: %w", sumsURL, d.Name, err)
+		key := who.Key
+		if key == "" {
+			key = who.Name + "'s key"
+		}
+		return Plan{}, fmt.Errorf("checksum file %s is not signed by %s: %w", sumsURL, key, err)
 	}
 	p.Verified = "unsigned"
-	if d.Source.Signing != osdefs.SigningNone {
+	if src.Signing != osdefs.SigningNone {
 		p.Verified = "signature"
 	}
 	digest, err := osdefs.LookupChecksum(signed, p.Algorithm, p.FileName)
 	if err != nil {
 		return Plan{}, fmt.Errorf("checksum file %s: %w", sumsURL, err)
 	}
-	if pin := d.Source.PinnedDigest; pin != "" {
+	if pin := src.PinnedDigest; pin != "" {
 		want, err := osdefs.NormalizeDigest(p.Algorithm, pin)
 		if err != nil {
-			return Plan{}, fmt.Errorf("pinned digest of %s (%s): %w", d.ID, d.File, err)
+			return Plan{}, fmt.Errorf("pinned digest of %s (%s): %w", who.ID, who.File, err)
 		}
 		if digest != want {
 			return Plan{}, fmt.Errorf("checksum file %s lists %s for %s, but the catalogue pins %s: the vendor re-spun the ISO or the file was tampered with; update %s after checking",
-				sumsURL, digest, p.FileName, want, d.File)
+				sumsURL, digest, p.FileName, want, who.File)
 		}
 		p.Verified = "pinned"
 	}

@@ -36,6 +36,9 @@ type Source struct {
 	SignatureURL string
 	// SigningKey names the vendor's armored public key in keys/ (SigningClearsigned, SigningDetached).
 	SigningKey string
+	// SigningKeyArmored, when set, is the armored key that signs the checksum file instead of
+	// SigningKey: for a tools mirror an organisation re-signs with its own key. Never in the catalogue.
+	SigningKeyArmored []byte `json:"-"`
 	// PinnedDigest, when set, must equal the digest the checksum file gives: it is the trust anchor for
 	// vendors that do not sign their checksum files. Update it together with URL.
 	PinnedDigest string

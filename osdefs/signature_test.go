@@ -17,7 +17,9 @@ import (
 //   - Ubuntu: https://ubuntu.com/tutorials/how-to-verify-ubuntu
 //   - AlmaLinux 9: https://almalinux.org/security/ and the wiki's ISO verification guide
 //   - Fedora 41: https://fedoraproject.org/security
+//   - HashiCorp: https://www.hashicorp.com/security
 var vendorFingerprints = map[string]string{
+	KeyHashiCorp:  "C874011F0AB405110D02105534365D9472D7468F",
 	KeyUbuntu:     "843938DF228D22F7B3742BC0D94AA3F0EFE21092",
 	KeyAlmaLinux9: "BF18AC2876178908D6E71267D36CB86CB86B3716",
 	KeyFedora41:   "466CF2D8B60BC3057AA9453ED0622462E99D6AD1",

@@ -29,6 +29,7 @@ type buildOptions struct {
 	sourceCommit   string
 	sshTimeout     string
 	skipZoneCases  []string
+	iso            *dagger.File
 }
 
 // Build one OS's CloudStack template: fetch and verify the installer, run Packer under QEMU,
@@ -82,13 +83,17 @@ func (m *CloudstackTemplates) Build(
 	// the build, and metadata claims only what the remaining cases proved.
 	// +optional
 	skipZoneCases []string,
+	// Installer to use instead of fetching it, e.g. from a CI cache (see resolve-iso); it is checked
+	// against the vendor's checksum file all the same.
+	// +optional
+	iso *dagger.File,
 ) (*dagger.Directory, error) {
 	d, err := osdefs.Lookup(os)
 	if err != nil {
 		return nil, err
 	}
 	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases}
+		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, iso}
 	return m.build(ctx, d, opts)
 }
 
@@ -155,7 +160,7 @@ func (m *CloudstackTemplates) BuildAll(
 		return nil, fmt.Errorf("--parallel must be at least 1, got %d", parallel)
 	}
 	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases}
+		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, nil}
 	// Decide the accelerator once, before the fan-out, so parallel builds share one probe.
 	if _, _, err := chooseAccel(ctx, accel); err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if _, err := zoneSkips(o.skipZoneCases); err != nil {
 		return nil, err
 	}
-	req := buildRequest{def: d, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
+	req := buildRequest{def: d, iso: o.iso, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
 		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout}
 	if err := req.check(); err != nil {
 		return nil, err

@@ -57,21 +57,33 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source           *dagger.Directory
-		MirrorAuth       *dagger.Secret
-		Qcow2Compression string
+		Source             *dagger.Directory
+		MirrorAuth         *dagger.Secret
+		Qcow2Compression   string
+		Tools              string
+		ToolsMirror        string
+		ToolsMirrorService *dagger.Service
+		ToolsKey           *dagger.File
 	}
 	concrete.Source = r.Source
 	concrete.MirrorAuth = r.MirrorAuth
 	concrete.Qcow2Compression = r.Qcow2Compression
+	concrete.Tools = r.Tools
+	concrete.ToolsMirror = r.ToolsMirror
+	concrete.ToolsMirrorService = r.ToolsMirrorService
+	concrete.ToolsKey = r.ToolsKey
 	return json.Marshal(&concrete)
 }
 
 func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source           *dagger.Directory
-		MirrorAuth       *dagger.Secret
-		Qcow2Compression string
+		Source             *dagger.Directory
+		MirrorAuth         *dagger.Secret
+		Qcow2Compression   string
+		Tools              string
+		ToolsMirror        string
+		ToolsMirrorService *dagger.Service
+		ToolsKey           *dagger.File
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -80,6 +92,10 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	r.Source = concrete.Source
 	r.MirrorAuth = concrete.MirrorAuth
 	r.Qcow2Compression = concrete.Qcow2Compression
+	r.Tools = concrete.Tools
+	r.ToolsMirror = concrete.ToolsMirror
+	r.ToolsMirrorService = concrete.ToolsMirrorService
+	r.ToolsKey = concrete.ToolsKey
 	return nil
 }
 
@@ -306,7 +322,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
 				}
 			}
-			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
+			var iso *dagger.File
+			if inputArgs["iso"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
+				}
+			}
+			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, iso)
 		case "BuildAll":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -454,153 +477,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
-		case "List":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var format string
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).List(&parent, format)
-		case "FetchIso":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var stallTimeout string
-			if inputArgs["stallTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["stallTimeout"]), &stallTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stallTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).FetchIso(&parent, ctx, os, mirror, mirrorService, stallTimeout)
-		case "Toolchain":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			return (*CloudstackTemplates).Toolchain(&parent, packerVersion, qemuVersion), nil
-		case "Accelerator":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			return (*CloudstackTemplates).Accelerator(&parent, ctx, accel)
-		case "PackerBuild":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var iso *dagger.File
-			if inputArgs["iso"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			var sshTimeout string
-			if inputArgs["sshTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
 		case "Prepare":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -797,6 +673,181 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
+		case "List":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).List(&parent, format)
+		case "FetchIso":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var stallTimeout string
+			if inputArgs["stallTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stallTimeout"]), &stallTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stallTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).FetchIso(&parent, ctx, os, mirror, mirrorService, stallTimeout)
+		case "ResolveIso":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			return (*CloudstackTemplates).ResolveIso(&parent, ctx, os, mirror, mirrorService)
+		case "Toolchain":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			return (*CloudstackTemplates).Toolchain(&parent, packerVersion, qemuVersion), nil
+		case "Accelerator":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			return (*CloudstackTemplates).Accelerator(&parent, ctx, accel)
+		case "PackerBuild":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var iso *dagger.File
+			if inputArgs["iso"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			var sshTimeout string
+			if inputArgs["sshTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -824,7 +875,35 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qcow2Compression", err))
 				}
 			}
-			return New(source, mirrorAuth, qcow2Compression)
+			var tools string
+			if inputArgs["tools"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tools"]), &tools)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tools", err))
+				}
+			}
+			var toolsMirror string
+			if inputArgs["toolsMirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsMirror"]), &toolsMirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsMirror", err))
+				}
+			}
+			var toolsMirrorService *dagger.Service
+			if inputArgs["toolsMirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsMirrorService"]), &toolsMirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsMirrorService", err))
+				}
+			}
+			var toolsKey *dagger.File
+			if inputArgs["toolsKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsKey"]), &toolsKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsKey", err))
+				}
+			}
+			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

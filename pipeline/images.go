@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
+	"time"
 
 	"dagger/cloudstack-templates/internal/dagger"
 
 	"github.com/cloudstack-templates/cloudstack-templates/gobuild"
+	"github.com/cloudstack-templates/cloudstack-templates/toolrelease"
 )
 
 // Base images by their ordinary names: online they come from Docker Hub, air-gapped from the local
@@ -62,9 +65,71 @@ cd "$dir" && go build -trimpath -ldflags %[5]q -o /out/%[4]s %[3]s`, module, ver
 	return builder.WithExec([]string{"sh", "-c", script}).File("/out/" + name)
 }
 
-// packerBinary is Packer built from source with the QEMU builder, the one plugin templates here use
-// (gobuild/packer_plugins.awk says why the others are left out).
-func packerBinary(version string) *dagger.File {
+// Where the build tools come from (the constructor's --tools).
+const (
+	toolsRelease = "release"
+	toolsSource  = "source"
+)
+
+func checkTools(tools, mirror string, svc *dagger.Service, key *dagger.File) error {
+	switch tools {
+	case toolsRelease:
+	case toolsSource:
+		if mirror != "" || svc != nil || key != nil {
+			return fmt.Errorf("--tools-mirror, --tools-mirror-service and --tools-key are for --tools release; --tools source compiles Packer instead")
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown --tools %q: choose release (HashiCorp's signed release) or source (compiled from the Go module proxy)", tools)
+	}
+	if mirror == "" && (svc != nil || key != nil) {
+		return fmt.Errorf("--tools-mirror-service and --tools-key need --tools-mirror")
+	}
+	if mirror != "" {
+		if err := toolrelease.CheckMirror(mirror); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packerBinary is Packer as --tools says: HashiCorp's signed release, or compiled from source.
+func (m *CloudstackTemplates) packerBinary(version string) *dagger.File {
+	if m.Tools == toolsSource {
+		return packerFromSource(version)
+	}
+	return m.packerRelease(version)
+}
+
+// packerRelease installs HashiCorp's release with cst-fetch: SHA256SUMS authenticated by its
+// signature, the zip checked against it (and cached by digest), the binary taken out.
+func (m *CloudstackTemplates) packerRelease(version string) *dagger.File {
+	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
+		WithFile("/usr/local/bin/cst-fetch", m.fetchTool()).
+		WithMountedCache("/cache", cacheVolume("tools"))
+	args := []string{"cst-fetch", "tool", "--tool", "packer@" + strings.TrimPrefix(version, "v"), "--cache", "/cache", "--out", "/out"}
+	if m.ToolsMirror != "" {
+		args = append(args, "--mirror", m.ToolsMirror)
+		if m.ToolsMirrorService != nil {
+			if u, err := url.Parse(m.ToolsMirror); err == nil {
+				c = c.WithServiceBinding(u.Hostname(), m.ToolsMirrorService)
+			}
+		}
+		if m.ToolsKey != nil {
+			c = c.WithMountedFile("/cst/tools-key.asc", m.ToolsKey)
+			args = append(args, "--key", "/cst/tools-key.asc")
+		}
+	}
+	// Resolved anew on every call, as an installer is: a mirror whose files changed is checked again
+	// (the archive itself comes from the cache volume when its digest is unchanged, and an identical
+	// binary leaves the toolchain's later layers cached).
+	return c.WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
+		WithExec(args).File("/out/packer")
+}
+
+// packerFromSource is Packer built from source with the QEMU builder, the one plugin templates here
+// use (gobuild/packer_plugins.awk says why the others are left out).
+func packerFromSource(version string) *dagger.File {
 	v := "v" + strings.TrimPrefix(version, "v")
 	// goModuleBuild runs the edit as /cst/edit.sh, which reads the awk program beside it.
 	builder := goBuilder().WithNewFile("/cst/packer_plugins.awk", gobuild.PackerPluginsAwk)
@@ -84,9 +149,9 @@ func qemuBase(qemuVersion string) *dagger.Container {
 }
 
 // toolchain is the container Packer runs in.
-func toolchain(packerVersion, qemuVersion string) *dagger.Container {
+func (m *CloudstackTemplates) toolchain(packerVersion, qemuVersion string) *dagger.Container {
 	return qemuBase(qemuVersion).
-		WithFile("/usr/local/bin/packer", packerBinary(packerVersion)).
+		WithFile("/usr/local/bin/packer", m.packerBinary(packerVersion)).
 		// Packer otherwise phones HashiCorp's checkpoint service on every run.
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
 		WithEnvVariable("PACKER_NO_COLOR", "1")

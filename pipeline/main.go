@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,13 +27,21 @@ type CloudstackTemplates struct {
 	MirrorAuth *dagger.Secret
 	// +private
 	Qcow2Compression string
+	// +private
+	Tools string
+	// +private
+	ToolsMirror string
+	// +private
+	ToolsMirrorService *dagger.Service
+	// +private
+	ToolsKey *dagger.File
 }
 
 // New creates the module. The defaults fit almost every use.
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!scripts/guest/"]
 	source *dagger.Directory,
 	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
 	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with
@@ -44,11 +53,32 @@ func New(
 	// e.g. Ubuntu 22.04/24.04 or EL9 hosts; Ubuntu 20.04's QEMU 4.2 rejects the image).
 	// +default="zlib"
 	qcow2Compression string,
+	// Where Packer comes from: release (HashiCorp's official release, checked against its SHA256SUMS
+	// and the signature of HashiCorp's key, which the module embeds; the engine must reach
+	// releases.hashicorp.com or --tools-mirror) or source (compiled from the Go module proxy, for
+	// engines that reach only that). Trivy is compiled from source either way.
+	// +default="release"
+	tools string,
+	// A mirror laid out like releases.hashicorp.com (<mirror>/packer/<version>/packer_<version>_...)
+	// for --tools release.
+	// +optional
+	toolsMirror string,
+	// A service answering for the tools mirror's host name, e.g. tcp://localhost:8384 from the CLI.
+	// +optional
+	toolsMirrorService *dagger.Service,
+	// An armored OpenPGP public key that signs the tools mirror's SHA256SUMS instead of HashiCorp's,
+	// for a mirror your organisation re-signs.
+	// +optional
+	toolsKey *dagger.File,
 ) (*CloudstackTemplates, error) {
 	if err := checkQcow2Compression(qcow2Compression); err != nil {
 		return nil, err
 	}
-	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression}, nil
+	if err := checkTools(tools, toolsMirror, toolsMirrorService, toolsKey); err != nil {
+		return nil, err
+	}
+	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
+		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey}, nil
 }
 
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,
@@ -97,6 +127,36 @@ func (m *CloudstackTemplates) FetchIso(
 	return iso, err
 }
 
+// Resolve an OS installer without downloading it: read and authenticate the vendor's checksum file
+// (or take the catalogue's pinned digest) and print, as JSON, the installer's file name, algorithm and
+// digest, with URLs redacted. CI keys its installer cache on the digest and hands the cached file to
+// build --iso, which verifies it again.
+func (m *CloudstackTemplates) ResolveIso(
+	ctx context.Context,
+	// OS to resolve (an ID or alias, see the list function).
+	os string,
+	// Flat mirror that replaces the vendor location (see fetch-iso).
+	// +optional
+	mirror string,
+	// Service answering for the mirror's host name (see fetch-iso).
+	// +optional
+	mirrorService *dagger.Service,
+) (string, error) {
+	d, err := osdefs.Lookup(os)
+	if err != nil {
+		return "", err
+	}
+	p, err := m.resolveISO(ctx, d, mirror, mirrorService)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(p.Redacted(), "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return string(b) + "\n", nil
+}
+
 // A container with everything a template build runs: Packer (built from source at the given
 // version with its QEMU builder; the cloud plugins 1.9 vendors are left out, as in Packer 1.10+),
 // QEMU and qemu-img from Debian, OpenSSH and ISO tools.
@@ -108,7 +168,7 @@ func (m *CloudstackTemplates) Toolchain(
 	// +optional
 	qemuVersion string,
 ) *dagger.Container {
-	return toolchain(packerVersion, qemuVersion)
+	return m.toolchain(packerVersion, qemuVersion)
 }
 
 // Decide the QEMU accelerator the way build does: boot a test kernel under KVM and use KVM only if

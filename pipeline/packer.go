@@ -133,7 +133,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	})
 	g.Go(func() error {
 		return timed("toolchain", func() error {
-			tc = toolchain(r.packerVersion, r.qemuVersion)
+			tc = m.toolchain(r.packerVersion, r.qemuVersion)
 			pv, err := tc.WithExec([]string{"packer", "version"}).Stdout(gctx)
 			if err != nil {
 				return fmt.Errorf("toolchain: %s", execMessage(err))

@@ -26,7 +26,7 @@ func (m *CloudstackTemplates) Prepare(
 ) (string, error) {
 	tools := m.laterStageTools(true, true)
 	tools["packer toolchain"] = func(ctx context.Context) error {
-		_, err := toolchain(packerVersion, qemuVersion).Sync(ctx)
+		_, err := m.toolchain(packerVersion, qemuVersion).Sync(ctx)
 		return err
 	}
 	tools["installer downloader"] = func(ctx context.Context) error { _, err := m.fetchTool().Sync(ctx); return err }

@@ -30,7 +30,8 @@ for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/SHA256SU
 
 rm -rf "$OUT"
 say "dagger call build --os testbed ... export --path $OUT"
-dagger call build --os testbed \
+# --tools source: this engine reaches the Go module proxy, not releases.hashicorp.com.
+dagger call --tools source build --os testbed \
   --mirror "http://testbed-mirror:$PORT" --mirror-service "tcp://localhost:$PORT" \
   --trivy-db "$DB" --fail-on CRITICAL --source-commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   export --path "$OUT"

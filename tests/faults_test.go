@@ -49,6 +49,12 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{"--skip-zone-cases skips every zone case (config-drive, kvm-vr, xen-vr): turn the boot test off instead (validate --boot-test=false, build --skip-validation)"}},
 		{"unknown qcow2 compression", []string{"--qcow2-compression", "lz4", "list"},
 			[]string{`unknown --qcow2-compression "lz4": choose zlib or zstd`}},
+		{"unknown tools source", []string{"--tools", "binary", "list"},
+			[]string{`unknown --tools "binary": choose release (HashiCorp's signed release) or source (compiled from the Go module proxy)`}},
+		{"tools key without release", []string{"--tools", "source", "--tools-key", "README.md", "list"},
+			[]string{"--tools-mirror, --tools-mirror-service and --tools-key are for --tools release"}},
+		{"tools mirror with credentials", []string{"--tools", "release", "--tools-mirror", "https://u:pw@mirror.example/hc", "list"},
+			[]string{`tools mirror "https://REDACTED@mirror.example/hc" is not an http(s) directory URL without credentials`}},
 		{"unknown OS in filter", []string{"build-all", "--os-filter", "fedora,beos"},
 			[]string{`unknown OS "beos": choose one of`}},
 	}

@@ -71,10 +71,16 @@ type callResult struct {
 	elapsed        time.Duration
 }
 
-// daggerCall runs `dagger call ARGS...` in the repository, as a user would.
+// daggerCall runs `dagger call ARGS...` in the repository, as a user would. This engine reaches no
+// vendor site, so Packer is compiled from source (--tools source) unless the call says otherwise.
 func daggerCall(t *testing.T, timeout time.Duration, args ...string) callResult {
 	t.Helper()
-	return daggerCallRaw(t, timeout, append([]string{"call"}, args...)...)
+	for _, a := range args {
+		if a == "--tools" || strings.HasPrefix(a, "--tools=") {
+			return daggerCallRaw(t, timeout, append([]string{"call"}, args...)...)
+		}
+	}
+	return daggerCallRaw(t, timeout, append([]string{"call", "--tools", "source"}, args...)...)
 }
 
 // daggerCallRaw runs `dagger ARGS...` in the repository.

@@ -38,6 +38,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
+	"github.com/cloudstack-templates/cloudstack-templates/toolrelease"
 )
 
 func main() {
@@ -48,10 +49,13 @@ func main() {
 }
 
 const usage = `usage: cst-fetch resolve|download|get --os ID [flags]
+       cst-fetch tool --tool NAME@VERSION [--mirror URL] [--key FILE] --cache DIR --out DIR
 
   resolve   read and authenticate the checksum file; print the plan
   download  place the ISO with --digest in the --cache and copy it to --out; print the result
   get       resolve, then place the ISO in the --cache; print the plan
+  tool      install a tool from its vendor's signed release (or a --mirror laid out like the
+            vendor's site, optionally re-signed with the armored --key) as --out/NAME; print the plan
 
 flags:
 `
@@ -62,6 +66,7 @@ const mirrorAuthEnv = "CST_MIRROR_AUTH"
 // options are the flags of every command, and the mirror's credentials.
 type options struct {
 	os, mirror, digest, digestFrom, cache, out string
+	tool, key                                  string
 	client                                     fetch.Client
 	minRate                                    int64
 	auth                                       string
@@ -75,7 +80,9 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.os, "os", "", "OS id or alias (required)")
+	fs.StringVar(&o.os, "os", "", "OS id or alias (required but for tool)")
+	fs.StringVar(&o.tool, "tool", "", "tool and release version, e.g. packer@1.9.4 (tool)")
+	fs.StringVar(&o.key, "key", "", "armored OpenPGP key that signs the --mirror's checksum files instead of the vendor's (tool)")
 	fs.StringVar(&o.mirror, "mirror", "", "flat mirror URL that replaces the vendor location")
 	fs.StringVar(&o.digest, "digest", "", "expected hex digest (download; required there)")
 	fs.StringVar(&o.digestFrom, "digest-from", "the --digest argument", "where --digest came from, for the mismatch error (download)")
@@ -101,13 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// The command comes first: a typo in it must not surface as a complaint about another flag.
 	cmd := args[0]
 	switch cmd {
-	case "resolve", "download", "get":
+	case "resolve", "download", "get", "tool":
 	case "help", "-h", "-help", "--help":
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return 0
 	default:
-		return fail(stderr, 2, fmt.Errorf("unknown command %q: use resolve, download or get", cmd))
+		return fail(stderr, 2, fmt.Errorf("unknown command %q: use resolve, download, get or tool", cmd))
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -148,7 +155,17 @@ func fail(stderr io.Writer, code int, err error, secrets ...string) int {
 }
 
 func validate(cmd string, o *options) error {
-	if strings.TrimSpace(o.os) == "" {
+	if cmd == "tool" {
+		if o.tool == "" {
+			return fmt.Errorf("missing --tool: give NAME@VERSION, e.g. packer@1.9.4 (tools: %s)", strings.Join(toolrelease.Tools(), ", "))
+		}
+		if o.key != "" && o.mirror == "" {
+			return errors.New("--key replaces the vendor's key for a --mirror only: give the mirror too")
+		}
+		if strings.TrimSpace(o.auth) != "" {
+			return fmt.Errorf("%s is for an installer mirror; a tools mirror takes no credentials", mirrorAuthEnv)
+		}
+	} else if strings.TrimSpace(o.os) == "" {
 		return fmt.Errorf("missing --os: choose one of %s", strings.Join(osdefs.IDs(), ", "))
 	}
 	if strings.TrimSpace(o.auth) != "" && strings.TrimSpace(o.mirror) == "" {
@@ -182,6 +199,9 @@ func validate(cmd string, o *options) error {
 func execute(ctx context.Context, cmd string, o *options, stderr io.Writer, secrets []string) (any, error) {
 	if err := validate(cmd, o); err != nil {
 		return nil, err
+	}
+	if cmd == "tool" {
+		return installTool(ctx, o, stderr)
 	}
 	d, err := osdefs.Lookup(o.os)
 	if err != nil {
@@ -257,4 +277,33 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return o.Close()
+}
+
+// installTool is the tool command: a vendor release, verified like an installer, extracted to --out.
+func installTool(ctx context.Context, o *options, stderr io.Writer) (fetch.Plan, error) {
+	name, version, ok := strings.Cut(o.tool, "@")
+	if !ok {
+		return fetch.Plan{}, fmt.Errorf("--tool %q: give NAME@VERSION, e.g. packer@1.9.4", o.tool)
+	}
+	r, err := toolrelease.Lookup(name, version, o.mirror)
+	if err != nil {
+		return fetch.Plan{}, err
+	}
+	if o.key != "" {
+		if r.Source.SigningKeyArmored, err = os.ReadFile(o.key); err != nil {
+			return fetch.Plan{}, fmt.Errorf("--key: %w", err)
+		}
+		r.Key = "the key given for the mirror (--key; the module's --tools-key)"
+	}
+	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
+	client := &o.client
+	client.MinRate = o.minRate
+	if o.minRate == 0 {
+		client.MinRate = -1
+	}
+	client.Log = func(f string, a ...any) { logger.Info(redact.Text(fmt.Sprintf(f, a...)), "tool", r.ID()) }
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return fetch.Plan{}, err
+	}
+	return toolrelease.Install(ctx, client, r, o.cache, filepath.Join(o.out, r.Binary))
 }

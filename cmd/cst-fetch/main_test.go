@@ -41,8 +41,8 @@ func TestUsageErrors(t *testing.T) {
 		wantPart bool
 	}{
 		{"no command", nil, 2, "usage: cst-fetch resolve|download|get --os ID [flags]", true},
-		{"unknown command", []string{"frobnicate", "--os", "testbed"}, 2, `unknown command "frobnicate": use resolve, download or get`, false},
-		{"unknown command without flags", []string{"fetch"}, 2, `unknown command "fetch": use resolve, download or get`, false},
+		{"unknown command", []string{"frobnicate", "--os", "testbed"}, 2, `unknown command "frobnicate": use resolve, download, get or tool`, false},
+		{"unknown command without flags", []string{"fetch"}, 2, `unknown command "fetch": use resolve, download, get or tool`, false},
 		{"missing --os", []string{"resolve"}, 1, "missing --os: choose one of " + strings.Join(osdefs.IDs(), ", "), false},
 		{"unknown OS", []string{"get", "--os", "beos"}, 1, `unknown OS "beos": choose one of`, true},
 		{"download without --digest", []string{"download", "--os", "testbed"}, 1, "missing --digest: download needs the expected digest (cst-fetch resolve prints it)", false},
@@ -52,6 +52,10 @@ func TestUsageErrors(t *testing.T) {
 		{"stray argument", []string{"resolve", "--os", "testbed", "extra"}, 2, `unexpected argument "extra": every option is a flag (see cst-fetch help)`, false},
 		{"unknown flag", []string{"resolve", "--bogus"}, 2, "flag provided but not defined: -bogus", true},
 		{"help", []string{"help"}, 0, "", false},
+		{"tool without --tool", []string{"tool"}, 1, "missing --tool: give NAME@VERSION, e.g. packer@1.9.4 (tools: packer)", false},
+		{"tool without a version", []string{"tool", "--tool", "packer"}, 1, `--tool "packer": give NAME@VERSION, e.g. packer@1.9.4`, false},
+		{"unknown tool", []string{"tool", "--tool", "terraform@1.5.7"}, 1, `no release path for tool "terraform": the tools with one are packer`, false},
+		{"key without a mirror", []string{"tool", "--tool", "packer@1.9.4", "--key", "/k.asc"}, 1, "--key replaces the vendor's key for a --mirror only: give the mirror too", false},
 		{"credentials without a mirror", []string{"get", "--os", "testbed"}, 1, "CST_MIRROR_AUTH is set but no --mirror was given: the credentials are for a mirror only", false},
 	}
 	for _, tt := range tests {
