@@ -35,7 +35,7 @@ fail() { say "error: $*"; exit 1; }
 REPLICAS=(
   "ubuntu-22.04-fixture|ubuntu-22.04.5-live-server-amd64.iso|Ubuntu-Server 22.04.5 LTS amd64|ubuntu-grub|Ubuntu-Server|22.04.5|no"
   "fedora-41-fixture|Fedora-Server-dvd-x86_64-41-1.4.iso|Fedora-S-dvd-x86_64-41|fedora-grub|Fedora|41|no"
-  "almalinux-9-fixture|AlmaLinux-9.8-x86_64-dvd.iso|AlmaLinux-9-8-x86_64-dvd|isolinux|AlmaLinux|9.8|yes"
+  "almalinux-9-fixture|AlmaLinux-9.8-x86_64-minimal.iso|AlmaLinux-9-8-x86_64-dvd|isolinux|AlmaLinux|9.8|yes"
   "rocky-9-fixture|Rocky-9.6-x86_64-minimal.iso|Rocky-9-6-x86_64-dvd|isolinux|Rocky Linux|9.6|no"
   "centos-stream-9-fixture|CentOS-Stream-9-20250303.0-x86_64-boot.iso|CentOS-Stream-9-BaseOS-x86_64|isolinux|CentOS Stream|9|no"
 )
