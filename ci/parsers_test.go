@@ -211,7 +211,11 @@ func TestBuildkiteParser(t *testing.T) {
 				!strings.Contains(s.Command, `export --path "out/$OS_ID"`) || strings.Contains(s.Command, ids[i]) {
 				t.Errorf("step %d runs %q, want the fixed build command with $OS_ID", i, s.Command)
 			}
-			if s.Agents["queue"] != "x86-kvm" || s.Timeout != 180 || len(s.Artifact) != 1 || s.Artifact[0] != "out/**/*" {
+			if !strings.Contains(s.Command, `dagger call records --os "$OS_ID" export --path "records/$OS_ID"`) ||
+				!strings.Contains(s.Command, `dagger call report --records "records/$OS_ID"`) || !strings.Contains(s.Command, `exit "$status"`) {
+				t.Errorf("step %d does not keep the build's record and report whatever the outcome: %q", i, s.Command)
+			}
+			if s.Agents["queue"] != "x86-kvm" || s.Timeout != 180 || strings.Join(s.Artifact, " ") != "out/**/* records/**/* report/**/*" {
 				t.Errorf("step %d: agents %v, timeout %d, artifacts %v", i, s.Agents, s.Timeout, s.Artifact)
 			}
 		}

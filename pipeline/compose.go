@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
+	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"golang.org/x/sync/errgroup"
 )
@@ -23,7 +25,7 @@ func artifactName(d osdefs.Definition) string {
 }
 
 // build composes the stages. Inputs are checked before anything slow runs.
-func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o buildOptions) (*dagger.Directory, error) {
+func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o buildOptions) (_ *dagger.Directory, err error) {
 	started := time.Now().UTC()
 	formats, err := osdefs.ParseFormats(d, o.formats)
 	if err != nil {
@@ -51,13 +53,26 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 		return nil, err
 	}
 	log := stageLogger(d.ID)
+	// From here on the build has started: a failure leaves its record (stage and error) in the
+	// engine's records volume, since a failed call exports nothing.
+	stagesSoFar := func() []stageTime { return nil }
+	defer func() {
+		if err != nil {
+			stages, failed := monitorStages(stagesSoFar())
+			keepRecord(ctx, log, monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(), stages, failed, err))
+		}
+	}()
 	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
 	defer stopPrewarm()
 	pr, err := m.packerBuild(ctx, req)
 	if err != nil {
+		if pr != nil {
+			stagesSoFar = func() []stageTime { return pr.stages }
+		}
 		return nil, err
 	}
 	clock := &stageClock{log: log, stages: pr.stages}
+	stagesSoFar = clock.recorded
 	stage := clock.run
 	name := artifactName(d)
 
@@ -165,10 +180,28 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 		return nil, err
 	}
 	out = out.WithNewFile("metadata.json", md)
+	// The same build as a record, Prometheus metrics and a JUnit report, for monitoring and CI.
+	parsed, err := artifacts.DecodeMetadata([]byte(md))
+	if err != nil {
+		return nil, err
+	}
+	rec := monitor.FromMetadata(parsed)
+	recJSON, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	junit, err := monitor.JUnitXML([]monitor.Record{rec})
+	if err != nil {
+		return nil, err
+	}
+	out = out.WithNewFile("record.json", string(recJSON)+"\n").
+		WithNewFile("metrics.prom", monitor.PrometheusText([]monitor.Record{rec})).
+		WithNewFile("junit.xml", string(junit))
 	// Everything is produced before the directory is handed out: an export never sees half a build.
 	if _, err := out.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("assemble %s artifacts: %s", d.ID, execMessage(err))
 	}
+	keepRecord(ctx, log, rec)
 	log.Info("build finished", "elapsed", time.Since(started).Round(time.Second), "artifacts", len(records))
 	return out, nil
 }

@@ -31,7 +31,7 @@ func (c *stageClock) run(name string, f func() error) error {
 	t0 := time.Now()
 	c.log.Info("stage started", "stage", name)
 	err := f()
-	c.record(stageTime{name, time.Since(t0).Seconds()})
+	c.record(stageTime{name: name, seconds: time.Since(t0).Seconds(), failed: err != nil})
 	if err != nil {
 		c.log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
 		return err

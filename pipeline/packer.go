@@ -42,6 +42,7 @@ type packerResult struct {
 type stageTime struct {
 	name    string
 	seconds float64
+	failed  bool
 }
 
 // dirFromFS copies an embedded file tree into a Dagger directory.
@@ -148,7 +149,8 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		})
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		res.stages = clock.recorded()
+		return res, err
 	}
 
 	err := timed("packer-build", func() error {
@@ -207,7 +209,8 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	})
 	res.stages = clock.recorded()
 	if err != nil {
-		return nil, err
+		// The stages so far go with the error: a failed build's record names where it stopped.
+		return res, err
 	}
 	return res, nil
 }

@@ -211,6 +211,28 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 			t.Errorf("a build that failed its gate exported %s (err %v)", gated, err)
 		}
 	})
+
+	// Monitoring: the export carries the build as a record, Prometheus metrics and JUnit; the engine
+	// kept a record of every build, the failed gate's included, and report summarizes them.
+	t.Run("records, metrics and report", func(t *testing.T) {
+		checkMonitoringExports(t, out, "testbed")
+		records := filepath.Join(t.TempDir(), "records")
+		daggerCall(t, 10*time.Minute, "records", "--os", "testbed", "export", "--path", records).mustSucceed(t)
+		failed := false
+		filepath.WalkDir(records, func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, "-failure.record.json") {
+				b, _ := os.ReadFile(p)
+				failed = failed || (strings.Contains(string(b), `"failedStage": "scan"`) && strings.Contains(string(b), "CVE-9999-0001"))
+			}
+			return nil
+		})
+		if !failed {
+			t.Errorf("the engine kept no failure record naming the scan stage and CVE-9999-0001 for the gated build")
+		}
+		report := filepath.Join(t.TempDir(), "report")
+		daggerCall(t, 10*time.Minute, "report", "--records", records, "export", "--path", report).mustSucceed(t)
+		checkReport(t, report, "testbed")
+	})
 }
 
 type imgInfo struct {

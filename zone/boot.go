@@ -276,7 +276,7 @@ func (r *Runner) boot(ctx context.Context, cr *caseRun, cdrom, label string) (*g
 			g.detail = "QEMU exited before cloud-init finished: " + strings.TrimSpace(stderr.String())
 			return g, nil
 		case <-deadline.C:
-			g.detail = fmt.Sprintf("no cloud-init final message within %s of power-on", r.Timeout)
+			g.detail = fmt.Sprintf("no cloud-init final message within %ds of power-on", int(r.Timeout.Seconds()))
 			return g, nil
 		case <-tick.C:
 		}

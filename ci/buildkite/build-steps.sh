@@ -26,15 +26,22 @@ for id in $(jq -r '.[]' "$matrix_file"); do
         commands:
           - rm -rf out
           - |
+            status=0
             dagger call build --os "$OS_ID" \
               --formats "$PACKER_FORMAT" \
               --packer-version "$PACKER_VERSION" \
               --qemu-version "$QEMU_VERSION" \
               --skip-validation="$SKIP_VALIDATION" \
               --source-commit "$BUILDKITE_COMMIT" \
-              export --path "out/$OS_ID"
+              export --path "out/$OS_ID" || status=$?
+            # Whatever the outcome: the build's record and the report (junit.xml) made from it.
+            dagger call records --os "$OS_ID" export --path "records/$OS_ID" || true
+            dagger call report --records "records/$OS_ID" export --path "report/$OS_ID" || true
+            exit "$status"
           - ls -lR out
         artifact_paths:
           - "out/**/*"
+          - "records/**/*"
+          - "report/**/*"
 YAML
 done
