@@ -71,7 +71,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 		}
 		return nil, err
 	}
-	clock := &stageClock{log: log, stages: pr.stages}
+	clock := &stageClock{log: log, stages: pr.stages, ctx: ctx, os: d.ID}
 	stagesSoFar = clock.recorded
 	stage := clock.run
 	name := artifactName(d)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"os"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/charmbracelet/log"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // stageLogger writes progress lines (stage, OS, elapsed) to the function's output, which the
@@ -25,17 +29,33 @@ type stageClock struct {
 	log    *log.Logger
 	mu     sync.Mutex
 	stages []stageTime
+	// ctx and os make each stage an OpenTelemetry span ("stage <name>", attributes cst.os, cst.stage,
+	// cst.outcome), which the engine sends wherever the caller's OTEL_EXPORTER_OTLP_* settings say.
+	ctx context.Context
+	os  string
 }
 
 func (c *stageClock) run(name string, f func() error) error {
 	t0 := time.Now()
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	_, span := Tracer().Start(ctx, "stage "+name, trace.WithAttributes(
+		attribute.String("cst.os", c.os), attribute.String("cst.stage", name)))
 	c.log.Info("stage started", "stage", name)
 	err := f()
 	c.record(stageTime{name: name, seconds: time.Since(t0).Seconds(), failed: err != nil})
 	if err != nil {
+		// The span carries the outcome, never the error text: errors can quote URLs and logs.
+		span.SetAttributes(attribute.String("cst.outcome", "failure"))
+		span.SetStatus(codes.Error, "stage "+name+" failed")
+		span.End()
 		c.log.Error("stage failed", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
 		return err
 	}
+	span.SetAttributes(attribute.String("cst.outcome", "success"))
+	span.End()
 	c.log.Info("stage done", "stage", name, "elapsed", time.Since(t0).Round(time.Millisecond))
 	return nil
 }

@@ -92,7 +92,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	d := r.def
 	log := stageLogger(d.ID)
 	res := &packerResult{}
-	clock := &stageClock{log: log}
+	clock := &stageClock{log: log, ctx: ctx, os: d.ID}
 	timed := clock.run
 	if err := r.check(); err != nil {
 		return nil, err
