@@ -384,11 +384,11 @@ func run(c *ssh.Client, cmd string) (string, error) {
 }
 
 // passwordLogin tries root's password and reports whether the guest let it in.
-func passwordLogin(ctx context.Context, pw string) (bool, string) {
+func passwordLogin(ctx context.Context, pw string, wait time.Duration) (bool, string) {
 	var hk string
 	cfg := sshConfig(nil, &hk)
 	cfg.Auth = passwordAuth(pw)
-	c, err := dial(ctx, cfg, 30*time.Second)
+	c, err := dial(ctx, cfg, wait)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -403,8 +403,14 @@ func (r *Runner) judgeFirstBoot(ctx context.Context, cr *caseRun, g *guest, base
 	tail := func() string { return "console, last lines:\n" + consoleTail(g.serial, 25) }
 	cr.add("cloud-init finishes", g.ready, g.detail+"\n"+tail())
 
+	// A guest that finished cloud-init answers at once; one that did not gets a short grace, enough to
+	// tell "sshd down" from "sshd up, key refused", without waiting a minute on a dead guest.
+	wait := 60 * time.Second
+	if !g.ready {
+		wait = 15 * time.Second
+	}
 	var hk string
-	client, err := dial(ctx, sshConfig(ssh.PublicKeys(cr.signer), &hk), 60*time.Second)
+	client, err := dial(ctx, sshConfig(ssh.PublicKeys(cr.signer), &hk), wait)
 	if err != nil {
 		msg := "key login as root failed: " + err.Error()
 		cr.add("SSH key from metadata logs in", false, msg+"\n"+tail())
@@ -434,13 +440,13 @@ func (r *Runner) judgeFirstBoot(ctx context.Context, cr *caseRun, g *guest, base
 			r.hostKeys[hk] = cr.c.Name
 		}
 	}
-	r.judgePassword(ctx, cr, cr.inst.Password, "")
+	r.judgePassword(ctx, cr, cr.inst.Password, "", wait)
 }
 
 // judgePassword checks the login with the zone's password and, behind a VR, the guest's
 // acknowledgement.
-func (r *Runner) judgePassword(ctx context.Context, cr *caseRun, pw, prefix string) {
-	ok, detail := passwordLogin(ctx, pw)
+func (r *Runner) judgePassword(ctx context.Context, cr *caseRun, pw, prefix string, wait time.Duration) {
+	ok, detail := passwordLogin(ctx, pw, wait)
 	cr.pwTried, cr.pwOK = true, cr.pwOK && ok
 	where := "the config drive's cloudstack/password/vm_password.txt"
 	if cr.vr != nil {
@@ -489,8 +495,8 @@ func (r *Runner) resetPassword(ctx context.Context, cr *caseRun, g *guest, cdrom
 	}
 	defer g2.stop()
 	cr.add(prefix+"cloud-init finishes", g2.ready, g2.detail+"\nconsole, last lines:\n"+consoleTail(g2.serial, 25))
-	r.judgePassword(ctx, cr, next, prefix)
-	oldOK, detail := passwordLogin(ctx, old)
+	r.judgePassword(ctx, cr, next, prefix, 30*time.Second)
+	oldOK, detail := passwordLogin(ctx, old, 30*time.Second)
 	cr.add(prefix+"old password refused", !oldOK, "login with the first password: "+detail)
 	hk = ""
 	if c, err := dial(ctx, sshConfig(ssh.PublicKeys(cr.signer), &hk), 60*time.Second); err == nil {
