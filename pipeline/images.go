@@ -157,14 +157,17 @@ func (m *CloudstackTemplates) toolchain(packerVersion, qemuVersion string) *dagg
 		WithEnvVariable("PACKER_NO_COLOR", "1")
 }
 
-// fetchTool is cst-fetch built from this repository.
-func (m *CloudstackTemplates) fetchTool() *dagger.File {
+// repoCommand is one of this repository's commands (cmd/<name>), built from the module's source.
+func (m *CloudstackTemplates) repoCommand(name string) *dagger.File {
 	return goBuilder().
 		WithDirectory("/src", m.Source).
 		WithWorkdir("/src").
-		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/cst-fetch", "./cmd/cst-fetch"}).
-		File("/out/cst-fetch")
+		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/" + name, "./cmd/" + name}).
+		File("/out/" + name)
 }
+
+// fetchTool is cst-fetch: installer and tool downloads, verified.
+func (m *CloudstackTemplates) fetchTool() *dagger.File { return m.repoCommand("cst-fetch") }
 
 // defaultPackerVersion is the newest Packer that builds from the Go module proxy under the MPL (1.10+
 // is BUSL and no longer bundles the QEMU builder). Keep the +default pragmas in step with it.

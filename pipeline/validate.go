@@ -24,14 +24,8 @@ func guestfsImage() *dagger.Container {
 		WithEnvVariable("LIBGUESTFS_BACKEND", "direct")
 }
 
-// zoneTool is cst-zone, the boot test's CloudStack zone emulator, built from this repository.
-func (m *CloudstackTemplates) zoneTool() *dagger.File {
-	return goBuilder().
-		WithDirectory("/src", m.Source).
-		WithWorkdir("/src").
-		WithExec([]string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/cst-zone", "./cmd/cst-zone"}).
-		File("/out/cst-zone")
-}
+// zoneTool is cst-zone, the boot test's CloudStack zone emulator.
+func (m *CloudstackTemplates) zoneTool() *dagger.File { return m.repoCommand("cst-zone") }
 
 // bootTestSpec says whether and how the boot test runs.
 type bootTestSpec struct {
