@@ -95,8 +95,18 @@ func TestWorkflowPolicy(t *testing.T) {
 		}
 	}
 	release := jobs["release"].(map[string]any)
-	if p := release["permissions"]; !reflect.DeepEqual(p, map[string]any{"contents": "write"}) {
-		t.Errorf("release permissions = %v, want {contents: write}", p)
+	if p := release["permissions"]; !reflect.DeepEqual(p, releasePermissions) {
+		t.Errorf("release permissions = %v, want %v", p, releasePermissions)
+	}
+	attested := false
+	for _, st := range jobSteps(t, jobs, "release") {
+		if uses, _ := st["uses"].(string); strings.HasPrefix(uses, "actions/attest-build-provenance@") {
+			with, _ := st["with"].(map[string]any)
+			attested = with["subject-path"] == "assets/*"
+		}
+	}
+	if !attested {
+		t.Error("the release job does not attest assets/* with actions/attest-build-provenance")
 	}
 	cond, _ := release["if"].(string)
 	for _, want := range []string{"github.ref == 'refs/heads/main'", "needs.prepare.outputs.full-catalogue == 'true'"} {
@@ -184,9 +194,13 @@ func TestWorkflowPolicy(t *testing.T) {
 // array those labels.
 const runnerSwitch = `${{ vars.CST_RUNNER == 'self-hosted' && fromJSON('["self-hosted","linux","x64","kvm"]') || startsWith(vars.CST_RUNNER, '[') && fromJSON(vars.CST_RUNNER) || 'ubuntu-latest' }}`
 
+// releasePermissions: write the release, and the OIDC token and attestation rights GitHub's
+// build-provenance attestation needs (actions/attest-build-provenance's README).
+var releasePermissions = map[string]any{"contents": "write", "id-token": "write", "attestations": "write"}
+
 // jobPermissions are the only jobs that may widen the workflow's contents: read, and to what.
 var jobPermissions = map[string]any{
-	".github/workflows/build-templates.yml release":       map[string]any{"contents": "write"},
+	".github/workflows/build-templates.yml release":       releasePermissions,
 	".github/workflows/build-templates.yml code-scanning": map[string]any{"contents": "read", "actions": "read", "security-events": "write"},
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/provenance"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -197,6 +198,12 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	out = out.WithNewFile("record.json", string(recJSON)+"\n").
 		WithNewFile("metrics.prom", monitor.PrometheusText([]monitor.Record{rec})).
 		WithNewFile("junit.xml", string(junit))
+	// The in-toto statement over every file of the export and the build's inputs (docs/provenance.md).
+	prov, err := m.provenanceOf(ctx, d, out, pr, rec, o, formats)
+	if err != nil {
+		return nil, err
+	}
+	out = out.WithNewFile(provenance.FileName, string(prov))
 	// Everything is produced before the directory is handed out: an export never sees half a build.
 	if _, err := out.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("assemble %s artifacts: %s", d.ID, execMessage(err))

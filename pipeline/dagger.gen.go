@@ -442,6 +442,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
 		case "Doctor":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -498,6 +540,125 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
+		case "Verify":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dir *dagger.Directory
+			if inputArgs["dir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dir"]), &dir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dir", err))
+				}
+			}
+			return (*CloudstackTemplates).Verify(&parent, ctx, dir)
+		case "Publish":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var metadata *dagger.File
+			if inputArgs["metadata"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
+				}
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var signedUrl *dagger.Secret
+			if inputArgs["signedUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["signedUrl"]), &signedUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signedUrl", err))
+				}
+			}
+			var endpoint string
+			if inputArgs["endpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
+				}
+			}
+			var apiKey *dagger.Secret
+			if inputArgs["apiKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
+				}
+			}
+			var secretKey *dagger.Secret
+			if inputArgs["secretKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
+				}
+			}
+			var zone string
+			if inputArgs["zone"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
+				}
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			var hypervisor string
+			if inputArgs["hypervisor"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
+				}
+			}
+			var public bool
+			if inputArgs["public"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
+				}
+			}
+			var featured bool
+			if inputArgs["featured"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
+				}
+			}
+			var passwordEnabled *bool
+			if inputArgs["passwordEnabled"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
+				}
+			}
+			var wait string
+			if inputArgs["wait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
+				}
+			}
+			var insecure bool
+			if inputArgs["insecure"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
+				}
+			}
+			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
 		case "List":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -673,111 +834,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
-		case "Publish":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var metadata *dagger.File
-			if inputArgs["metadata"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
-				}
-			}
-			var url string
-			if inputArgs["url"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
-				}
-			}
-			var signedUrl *dagger.Secret
-			if inputArgs["signedUrl"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["signedUrl"]), &signedUrl)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signedUrl", err))
-				}
-			}
-			var endpoint string
-			if inputArgs["endpoint"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
-				}
-			}
-			var apiKey *dagger.Secret
-			if inputArgs["apiKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
-				}
-			}
-			var secretKey *dagger.Secret
-			if inputArgs["secretKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
-				}
-			}
-			var zone string
-			if inputArgs["zone"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
-				}
-			}
-			var name string
-			if inputArgs["name"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
-				}
-			}
-			var hypervisor string
-			if inputArgs["hypervisor"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
-				}
-			}
-			var public bool
-			if inputArgs["public"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
-				}
-			}
-			var featured bool
-			if inputArgs["featured"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
-				}
-			}
-			var passwordEnabled *bool
-			if inputArgs["passwordEnabled"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
-				}
-			}
-			var wait string
-			if inputArgs["wait"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
-				}
-			}
-			var insecure bool
-			if inputArgs["insecure"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
-				}
-			}
-			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
 		case "Records":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -841,48 +897,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

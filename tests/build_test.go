@@ -33,7 +33,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	name := "testbed-12-x86_64"
 	for _, f := range []string{name + ".qcow2", name + ".vhd.bz2", name + ".ova", name + ".qcow2.sha256", name + ".qcow2.sha512",
 		name + ".vhd.bz2.sha256", name + ".ova.sha512", "metadata.json", "validation.txt", "scan/scan.json", "scan/sbom.cdx.json",
-		"scan/scan.txt", "scan/scan.sarif", "logs/packer.log", "logs/serial.log"} {
+		"scan/scan.txt", "scan/scan.sarif", "logs/packer.log", "logs/serial.log", "provenance.json", "record.json", "metrics.prom", "junit.xml"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("export lacks %s: %v", f, err)
 		}
@@ -210,6 +210,21 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		if _, err := os.Stat(gated); !os.IsNotExist(err) {
 			t.Errorf("a build that failed its gate exported %s (err %v)", gated, err)
 		}
+	})
+
+	// Provenance: verify passes on the export as it is, and names every change to a copy of it.
+	t.Run("provenance verifies", func(t *testing.T) {
+		daggerCall(t, 20*time.Minute, "verify", "--dir", out).mustSucceed(t)
+		tampered := filepath.Join(t.TempDir(), "tampered")
+		if b, err := exec.Command("cp", "-al", out, tampered).CombinedOutput(); err != nil {
+			t.Fatalf("cp -al: %v\n%s", err, b)
+		}
+		os.Remove(filepath.Join(tampered, "validation.txt")) // a hard link: replace, never edit in place
+		os.WriteFile(filepath.Join(tampered, "validation.txt"), []byte("validation\n  PASS  everything\n"), 0o644)
+		os.WriteFile(filepath.Join(tampered, "extra.sh"), []byte("#!/bin/sh\n"), 0o755)
+		os.Remove(filepath.Join(tampered, "record.json"))
+		daggerCall(t, 20*time.Minute, "verify", "--dir", tampered).mustFailWith(t,
+			"changed: validation.txt", "added: extra.sh is not in the provenance", "missing: record.json")
 	})
 
 	// Monitoring: the export carries the build as a record, Prometheus metrics and JUnit; the engine

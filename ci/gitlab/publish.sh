@@ -29,6 +29,9 @@ for dir in "$out"/*/; do
   id="${dir##*/}"
   find "$dir" -maxdepth 1 -type f \( -name '*.qcow2*' -o -name '*.vhd*' -o -name '*.ova*' \) -exec mv {} "$assets/" \;
   cp "$dir/metadata.json" "$assets/${id}.metadata.json"
+  if [ -f "$dir/provenance.json" ]; then
+    cp "$dir/provenance.json" "$assets/${id}.provenance.json"
+  fi
   if [ -f "$dir/scan/sbom.cdx.json" ]; then
     cp "$dir/scan/sbom.cdx.json" "$assets/${id}.sbom.cdx.json"
   fi
