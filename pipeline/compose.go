@@ -57,10 +57,11 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	// From here on the build has started: a failure leaves its record (stage and error) in the
 	// engine's records volume, since a failed call exports nothing.
 	stagesSoFar := func() []stageTime { return nil }
+	failedStage := func() string { return "" }
 	defer func() {
 		if err != nil {
-			stages, failed := monitorStages(stagesSoFar())
-			keepRecord(ctx, log, monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(), stages, failed, err))
+			keepRecord(ctx, log, monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(),
+				monitorStages(stagesSoFar()), failedStage(), err))
 		}
 	}()
 	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
@@ -68,12 +69,12 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	pr, err := m.packerBuild(ctx, req)
 	if err != nil {
 		if pr != nil {
-			stagesSoFar = func() []stageTime { return pr.stages }
+			stagesSoFar, failedStage = func() []stageTime { return pr.stages }, func() string { return pr.failedStage }
 		}
 		return nil, err
 	}
 	clock := &stageClock{log: log, stages: pr.stages, ctx: ctx, os: d.ID}
-	stagesSoFar = clock.recorded
+	stagesSoFar, failedStage = clock.recorded, clock.failedFirst
 	stage := clock.run
 	name := artifactName(d)
 

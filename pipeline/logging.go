@@ -33,6 +33,9 @@ type stageClock struct {
 	// cst.outcome), which the engine sends wherever the caller's OTEL_EXPORTER_OTLP_* settings say.
 	ctx context.Context
 	os  string
+	// firstFailed is the stage that failed first: when one stage fails, the errgroup cancels the
+	// others, which then fail too, but the build failed where the first one did.
+	firstFailed string
 }
 
 func (c *stageClock) run(name string, f func() error) error {
@@ -47,6 +50,11 @@ func (c *stageClock) run(name string, f func() error) error {
 	err := f()
 	c.record(stageTime{name: name, seconds: time.Since(t0).Seconds(), failed: err != nil})
 	if err != nil {
+		c.mu.Lock()
+		if c.firstFailed == "" {
+			c.firstFailed = name
+		}
+		c.mu.Unlock()
 		// The span carries the outcome, never the error text: errors can quote URLs and logs.
 		span.SetAttributes(attribute.String("cst.outcome", "failure"))
 		span.SetStatus(codes.Error, "stage "+name+" failed")
@@ -67,6 +75,13 @@ func (c *stageClock) record(s stageTime) {
 	slices.SortStableFunc(c.stages, func(a, b stageTime) int {
 		return slices.Index(stageOrder, a.name) - slices.Index(stageOrder, b.name)
 	})
+}
+
+// failedFirst names the stage that failed first, "" when none has.
+func (c *stageClock) failedFirst() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.firstFailed
 }
 
 // recorded is a copy of the durations recorded so far, in pipeline order.

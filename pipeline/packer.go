@@ -37,6 +37,8 @@ type packerResult struct {
 	packerV  string
 	qemuV    string
 	warnings []string
+	// failedStage is the stage that failed first, when the build failed.
+	failedStage string
 }
 
 type stageTime struct {
@@ -149,7 +151,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 		})
 	})
 	if err := g.Wait(); err != nil {
-		res.stages = clock.recorded()
+		res.stages, res.failedStage = clock.recorded(), clock.failedFirst()
 		return res, err
 	}
 
@@ -210,6 +212,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	res.stages = clock.recorded()
 	if err != nil {
 		// The stages so far go with the error: a failed build's record names where it stopped.
+		res.failedStage = clock.failedFirst()
 		return res, err
 	}
 	return res, nil

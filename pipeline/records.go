@@ -22,15 +22,16 @@ import (
 const recordsVolume = "records"
 
 // monitorStages turns the stage clock's durations into the record's stages.
-func monitorStages(stages []stageTime) (out []monitor.Stage, failed string) {
+func monitorStages(stages []stageTime) []monitor.Stage {
+	var out []monitor.Stage
 	for _, s := range stages {
 		outcome := monitor.OutcomeSuccess
 		if s.failed {
-			outcome, failed = monitor.OutcomeFailure, s.name
+			outcome = monitor.OutcomeFailure
 		}
 		out = append(out, monitor.Stage{Name: s.name, Seconds: s.seconds, Outcome: outcome})
 	}
-	return out, failed
+	return out
 }
 
 // keepRecord stores a build's record in the records volume. It runs even when the build's context was
