@@ -60,8 +60,9 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	failedStage := func() string { return "" }
 	defer func() {
 		if err != nil {
-			keepRecord(ctx, log, monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(),
-				monitorStages(stagesSoFar()), failedStage(), err))
+			rec := monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(), monitorStages(stagesSoFar()), failedStage(), err)
+			keepRecord(ctx, log, rec)
+			m.pushMetrics(ctx, log, rec)
 		}
 	}()
 	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
@@ -210,6 +211,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 		return nil, fmt.Errorf("assemble %s artifacts: %s", d.ID, execMessage(err))
 	}
 	keepRecord(ctx, log, rec)
+	m.pushMetrics(ctx, log, rec)
 	log.Info("build finished", "elapsed", time.Since(started).Round(time.Second), "artifacts", len(records))
 	return out, nil
 }

@@ -64,6 +64,8 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 		ToolsMirror        string
 		ToolsMirrorService *dagger.Service
 		ToolsKey           *dagger.File
+		MetricsPush        string
+		MetricsPushService *dagger.Service
 	}
 	concrete.Source = r.Source
 	concrete.MirrorAuth = r.MirrorAuth
@@ -72,6 +74,8 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	concrete.ToolsMirror = r.ToolsMirror
 	concrete.ToolsMirrorService = r.ToolsMirrorService
 	concrete.ToolsKey = r.ToolsKey
+	concrete.MetricsPush = r.MetricsPush
+	concrete.MetricsPushService = r.MetricsPushService
 	return json.Marshal(&concrete)
 }
 
@@ -84,6 +88,8 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 		ToolsMirror        string
 		ToolsMirrorService *dagger.Service
 		ToolsKey           *dagger.File
+		MetricsPush        string
+		MetricsPushService *dagger.Service
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -96,6 +102,8 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	r.ToolsMirror = concrete.ToolsMirror
 	r.ToolsMirrorService = concrete.ToolsMirrorService
 	r.ToolsKey = concrete.ToolsKey
+	r.MetricsPush = concrete.MetricsPush
+	r.MetricsPushService = concrete.MetricsPushService
 	return nil
 }
 
@@ -218,6 +226,83 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "CloudstackTemplates":
 		switch fnName {
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
+		case "Doctor":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var format string
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
 		case "Build":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -442,223 +527,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
-		case "Doctor":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var format string
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).Doctor(&parent, ctx, os, mirror, mirrorService, format)
-		case "Prepare":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
-		case "Verify":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var dir *dagger.Directory
-			if inputArgs["dir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["dir"]), &dir)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dir", err))
-				}
-			}
-			return (*CloudstackTemplates).Verify(&parent, ctx, dir)
-		case "Publish":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var metadata *dagger.File
-			if inputArgs["metadata"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
-				}
-			}
-			var url string
-			if inputArgs["url"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
-				}
-			}
-			var signedUrl *dagger.Secret
-			if inputArgs["signedUrl"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["signedUrl"]), &signedUrl)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signedUrl", err))
-				}
-			}
-			var endpoint string
-			if inputArgs["endpoint"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
-				}
-			}
-			var apiKey *dagger.Secret
-			if inputArgs["apiKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
-				}
-			}
-			var secretKey *dagger.Secret
-			if inputArgs["secretKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
-				}
-			}
-			var zone string
-			if inputArgs["zone"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
-				}
-			}
-			var name string
-			if inputArgs["name"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
-				}
-			}
-			var hypervisor string
-			if inputArgs["hypervisor"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
-				}
-			}
-			var public bool
-			if inputArgs["public"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
-				}
-			}
-			var featured bool
-			if inputArgs["featured"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
-				}
-			}
-			var passwordEnabled *bool
-			if inputArgs["passwordEnabled"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
-				}
-			}
-			var wait string
-			if inputArgs["wait"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
-				}
-			}
-			var insecure bool
-			if inputArgs["insecure"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
-				}
-			}
-			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
 		case "List":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -834,6 +702,132 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
+		case "Prepare":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
+		case "Publish":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var metadata *dagger.File
+			if inputArgs["metadata"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["metadata"]), &metadata)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metadata", err))
+				}
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var signedUrl *dagger.Secret
+			if inputArgs["signedUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["signedUrl"]), &signedUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg signedUrl", err))
+				}
+			}
+			var endpoint string
+			if inputArgs["endpoint"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["endpoint"]), &endpoint)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg endpoint", err))
+				}
+			}
+			var apiKey *dagger.Secret
+			if inputArgs["apiKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["apiKey"]), &apiKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg apiKey", err))
+				}
+			}
+			var secretKey *dagger.Secret
+			if inputArgs["secretKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretKey"]), &secretKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretKey", err))
+				}
+			}
+			var zone string
+			if inputArgs["zone"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["zone"]), &zone)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zone", err))
+				}
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			var hypervisor string
+			if inputArgs["hypervisor"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["hypervisor"]), &hypervisor)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hypervisor", err))
+				}
+			}
+			var public bool
+			if inputArgs["public"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["public"]), &public)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg public", err))
+				}
+			}
+			var featured bool
+			if inputArgs["featured"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["featured"]), &featured)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg featured", err))
+				}
+			}
+			var passwordEnabled *bool
+			if inputArgs["passwordEnabled"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["passwordEnabled"]), &passwordEnabled)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg passwordEnabled", err))
+				}
+			}
+			var wait string
+			if inputArgs["wait"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["wait"]), &wait)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wait", err))
+				}
+			}
+			var insecure bool
+			if inputArgs["insecure"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["insecure"]), &insecure)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg insecure", err))
+				}
+			}
+			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
 		case "Records":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -897,6 +891,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
+		case "Verify":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dir *dagger.Directory
+			if inputArgs["dir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dir"]), &dir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dir", err))
+				}
+			}
+			return (*CloudstackTemplates).Verify(&parent, ctx, dir)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -952,7 +960,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsKey", err))
 				}
 			}
-			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey)
+			var metricsPush string
+			if inputArgs["metricsPush"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["metricsPush"]), &metricsPush)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metricsPush", err))
+				}
+			}
+			var metricsPushService *dagger.Service
+			if inputArgs["metricsPushService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["metricsPushService"]), &metricsPushService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg metricsPushService", err))
+				}
+			}
+			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey, metricsPush, metricsPushService)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

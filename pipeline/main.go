@@ -35,6 +35,10 @@ type CloudstackTemplates struct {
 	ToolsMirrorService *dagger.Service
 	// +private
 	ToolsKey *dagger.File
+	// +private
+	MetricsPush string
+	// +private
+	MetricsPushService *dagger.Service
 }
 
 // New creates the module. The defaults fit almost every use.
@@ -70,6 +74,13 @@ func New(
 	// for a mirror your organisation re-signs.
 	// +optional
 	toolsKey *dagger.File,
+	// A Prometheus Pushgateway (e.g. http://pushgateway:9091) that receives each build's metrics,
+	// failures included, under job cloudstack_templates and the OS as grouping key.
+	// +optional
+	metricsPush string,
+	// A service answering for the Pushgateway's host name, e.g. tcp://localhost:9091 from the CLI.
+	// +optional
+	metricsPushService *dagger.Service,
 ) (*CloudstackTemplates, error) {
 	if err := checkQcow2Compression(qcow2Compression); err != nil {
 		return nil, err
@@ -77,8 +88,12 @@ func New(
 	if err := checkTools(tools, toolsMirror, toolsMirrorService, toolsKey); err != nil {
 		return nil, err
 	}
+	if err := checkMetricsPush(metricsPush, metricsPushService); err != nil {
+		return nil, err
+	}
 	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
-		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey}, nil
+		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
+		MetricsPush: metricsPush, MetricsPushService: metricsPushService}, nil
 }
 
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
 // Every build, failed or not, leaves a record (monitor.Record) in this cache volume of the engine, so
@@ -164,4 +166,45 @@ func (m *CloudstackTemplates) Report(
 		WithNewFile("stage-durations.svg", string(monitor.SVG(window, 960, 60+220*len(oses)))).
 		WithNewFile("metrics.prom", monitor.PrometheusText(window)).
 		WithNewFile("junit.xml", string(junit)), nil
+}
+
+// checkMetricsPush refuses a Pushgateway URL the engine would record with credentials, or a service
+// without a URL to answer for.
+func checkMetricsPush(push string, svc *dagger.Service) error {
+	if push == "" {
+		if svc != nil {
+			return fmt.Errorf("--metrics-push-service needs --metrics-push: the service answers for the Pushgateway URL's host name")
+		}
+		return nil
+	}
+	u, err := url.Parse(push)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("--metrics-push %q is not an http(s) Pushgateway URL without credentials or query, like http://pushgateway:9091", redact.URL(push))
+	}
+	return nil
+}
+
+// pushMetrics sends one build's metrics to the Pushgateway, replacing the OS's group (PUT), as its
+// API takes them: /metrics/job/<job>/os/<os>. A failed push only warns.
+func (m *CloudstackTemplates) pushMetrics(ctx context.Context, log *log.Logger, r monitor.Record) {
+	if m.MetricsPush == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	target := strings.TrimRight(m.MetricsPush, "/") + "/metrics/job/cloudstack_templates/os/" + url.PathEscape(r.OS)
+	c := aptInstall(dag.Container().From(debianImage), "curl", "ca-certificates").
+		WithNewFile("/tmp/metrics.prom", monitor.PrometheusText([]monitor.Record{r})).
+		WithEnvVariable("CST_PUSHED_AT", time.Now().UTC().Format(time.RFC3339Nano))
+	if m.MetricsPushService != nil {
+		if u, err := url.Parse(m.MetricsPush); err == nil {
+			c = c.WithServiceBinding(u.Hostname(), m.MetricsPushService)
+		}
+	}
+	_, err := c.WithExec([]string{"curl", "-fsS", "--retry", "3", "-X", "PUT", "--data-binary", "@/tmp/metrics.prom", target}).Sync(ctx)
+	if err != nil {
+		log.Warn("metrics not pushed", "pushgateway", redact.URL(m.MetricsPush), "error", execMessage(err))
+		return
+	}
+	log.Info("metrics pushed", "pushgateway", redact.URL(m.MetricsPush))
 }

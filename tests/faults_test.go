@@ -55,6 +55,8 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{"--tools-mirror, --tools-mirror-service and --tools-key are for --tools release"}},
 		{"tools mirror with credentials", []string{"--tools", "release", "--tools-mirror", "https://u:pw@mirror.example/hc", "list"},
 			[]string{`tools mirror "https://REDACTED@mirror.example/hc" is not an http(s) directory URL without credentials`}},
+		{"pushgateway with credentials", []string{"--metrics-push", "http://u:pw@push.example:9091", "list"},
+			[]string{`--metrics-push "http://REDACTED@push.example:9091" is not an http(s) Pushgateway URL without credentials or query`}},
 		{"unknown OS in filter", []string{"build-all", "--os-filter", "fedora,beos"},
 			[]string{`unknown OS "beos": choose one of`}},
 	}
