@@ -174,7 +174,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 			WithNewFile(rec.Name+".sha512", sums[i].sha512)
 	}
 
-	md, err := metadata(d, metadataInput{
+	mdDoc, md, err := metadata(d, metadataInput{
 		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
 		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
 		stages: clock.recorded(), artifacts: records, scan: scanSummary, formats: formats, proven: proven,
@@ -184,11 +184,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	}
 	out = out.WithNewFile("metadata.json", md)
 	// The same build as a record, Prometheus metrics and a JUnit report, for monitoring and CI.
-	parsed, err := artifacts.DecodeMetadata([]byte(md))
-	if err != nil {
-		return nil, err
-	}
-	rec := monitor.FromMetadata(parsed)
+	rec := monitor.FromMetadata(mdDoc)
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, err
@@ -273,8 +269,9 @@ type metadataInput struct {
 	proven inspect.Proven
 }
 
-// metadata renders metadata.json and checks it against the published schema before it ships.
-func metadata(d osdefs.Definition, in metadataInput) (string, error) {
+// metadata renders metadata.json and checks it against the published schema before it ships. It
+// returns the document too, for what is derived from it (the build record).
+func metadata(d osdefs.Definition, in metadataInput) (artifacts.Metadata, string, error) {
 	md := artifacts.Metadata{
 		SchemaVersion: artifacts.MetadataSchemaVersion,
 		Template:      in.name,
@@ -297,13 +294,13 @@ func metadata(d osdefs.Definition, in metadataInput) (string, error) {
 	for _, a := range in.artifacts {
 		rt, err := artifacts.NewRegisterTemplate(d, osdefs.Format(a.Format), a.Name, a.SHA512, in.proven)
 		if err != nil {
-			return "", err
+			return artifacts.Metadata{}, "", err
 		}
 		md.CloudStack = append(md.CloudStack, rt)
 	}
 	b, err := artifacts.EncodeMetadata(md)
 	if err != nil {
-		return "", fmt.Errorf("metadata for %s: %w", d.ID, err)
+		return artifacts.Metadata{}, "", fmt.Errorf("metadata for %s: %w", d.ID, err)
 	}
-	return string(b), nil
+	return md, string(b), nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -104,17 +103,11 @@ func (m *CloudstackTemplates) packerBinary(version string) *dagger.File {
 // packerRelease installs HashiCorp's release with cst-fetch: SHA256SUMS authenticated by its
 // signature, the zip checked against it (and cached by digest), the binary taken out.
 func (m *CloudstackTemplates) packerRelease(version string) *dagger.File {
-	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
-		WithFile("/usr/local/bin/cst-fetch", m.fetchTool()).
-		WithMountedCache("/cache", cacheVolume("tools"))
+	c := m.fetchBase().WithMountedCache("/cache", cacheVolume("tools"))
 	args := []string{"cst-fetch", "tool", "--tool", "packer@" + strings.TrimPrefix(version, "v"), "--cache", "/cache", "--out", "/out"}
 	if m.ToolsMirror != "" {
 		args = append(args, "--mirror", m.ToolsMirror)
-		if m.ToolsMirrorService != nil {
-			if u, err := url.Parse(m.ToolsMirror); err == nil {
-				c = c.WithServiceBinding(u.Hostname(), m.ToolsMirrorService)
-			}
-		}
+		c = bindServiceFor(c, m.ToolsMirror, m.ToolsMirrorService)
 		if m.ToolsKey != nil {
 			c = c.WithMountedFile("/cst/tools-key.asc", m.ToolsKey)
 			args = append(args, "--key", "/cst/tools-key.asc")

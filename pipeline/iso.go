@@ -19,8 +19,7 @@ func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service)
 	if redact.HasCredentials(mirror) {
 		return nil, fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) build ...", redact.URL(mirror))
 	}
-	c := aptInstall(dag.Container().From(debianImage), "ca-certificates").
-		WithFile("/usr/local/bin/cst-fetch", m.fetchTool())
+	c := m.fetchBase()
 	if m.MirrorAuth != nil {
 		if mirror == "" {
 			return nil, fmt.Errorf("--mirror-auth is for a --mirror that asks for credentials; no --mirror was given")
@@ -32,13 +31,31 @@ func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service)
 		if mirror == "" {
 			return nil, fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")
 		}
-		u, err := url.Parse(mirror)
-		if err != nil || u.Hostname() == "" {
+		if u, err := url.Parse(mirror); err != nil || u.Hostname() == "" {
 			return nil, fmt.Errorf("mirror %q is not an http(s) URL like http://isos:8383", mirror)
 		}
-		c = c.WithServiceBinding(u.Hostname(), svc)
+		c = bindServiceFor(c, mirror, svc)
 	}
 	return c, nil
+}
+
+// fetchBase is the container cst-fetch runs in: Debian with CA certificates and the fetcher.
+func (m *CloudstackTemplates) fetchBase() *dagger.Container {
+	return aptInstall(dag.Container().From(debianImage), "ca-certificates").
+		WithFile("/usr/local/bin/cst-fetch", m.fetchTool())
+}
+
+// bindServiceFor binds svc, when given, under the host name of rawURL (a mirror, a tools mirror, a
+// Pushgateway), so that a URL only the caller can reach resolves inside the container. The URL was
+// checked where it came in.
+func bindServiceFor(c *dagger.Container, rawURL string, svc *dagger.Service) *dagger.Container {
+	if svc == nil {
+		return c
+	}
+	if u, err := url.Parse(rawURL); err == nil && u.Hostname() != "" {
+		c = c.WithServiceBinding(u.Hostname(), svc)
+	}
+	return c
 }
 
 // resolveISO reads and authenticates the checksum file. It runs on every build (the vendor may have

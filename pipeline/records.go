@@ -193,14 +193,9 @@ func (m *CloudstackTemplates) pushMetrics(ctx context.Context, log *log.Logger, 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	target := strings.TrimRight(m.MetricsPush, "/") + "/metrics/job/cloudstack_templates/os/" + url.PathEscape(r.OS)
-	c := aptInstall(dag.Container().From(debianImage), "curl", "ca-certificates").
+	c := bindServiceFor(aptInstall(dag.Container().From(debianImage), "curl", "ca-certificates"), m.MetricsPush, m.MetricsPushService).
 		WithNewFile("/tmp/metrics.prom", monitor.PrometheusText([]monitor.Record{r})).
 		WithEnvVariable("CST_PUSHED_AT", time.Now().UTC().Format(time.RFC3339Nano))
-	if m.MetricsPushService != nil {
-		if u, err := url.Parse(m.MetricsPush); err == nil {
-			c = c.WithServiceBinding(u.Hostname(), m.MetricsPushService)
-		}
-	}
 	_, err := c.WithExec([]string{"curl", "-fsS", "--retry", "3", "-X", "PUT", "--data-binary", "@/tmp/metrics.prom", target}).Sync(ctx)
 	if err != nil {
 		log.Warn("metrics not pushed", "pushgateway", redact.URL(m.MetricsPush), "error", execMessage(err))

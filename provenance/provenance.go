@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 )
 
 // The statement's fixed identifiers (in-toto Statement v1, SLSA provenance v1).
@@ -103,7 +105,7 @@ func New(in Input) (Statement, error) {
 		if err := checkName(name); err != nil {
 			return Statement{}, err
 		}
-		if !isHex(sum, 64) {
+		if !artifacts.IsLowerHex(sum, artifacts.SHA256HexLen) {
 			return Statement{}, fmt.Errorf("provenance: %s: %q is not a SHA-256", name, sum)
 		}
 		st.Subject = append(st.Subject, Subject{Name: name, Digest: DigestSet{"sha256": sum}})
@@ -195,31 +197,20 @@ func checkName(name string) error {
 	return nil
 }
 
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// ParseSums reads `sha256sum` output for files listed relative to the export ("./a/b" or "a/b").
+// ParseSums reads `sha256sum` output for files listed relative to the export ("./a/b" or "a/b"),
+// with the project's one checksum-line parser; every digest must be a SHA-256.
 func ParseSums(out string) (map[string]string, error) {
+	entries, err := artifacts.ParseChecksumLines(out)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string]string{}
-	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
+	for _, e := range entries {
+		name := strings.TrimPrefix(e.Name, "./")
+		if len(e.Digest) != artifacts.SHA256HexLen || name == "" {
+			return nil, fmt.Errorf("sha256sum output: %q is not a SHA-256 of a named file", e.Digest+"  "+e.Name)
 		}
-		sum, name, ok := strings.Cut(line, "  ")
-		name = strings.TrimPrefix(name, "./")
-		if !ok || !isHex(sum, 64) || name == "" {
-			return nil, fmt.Errorf("sha256sum line %d: %q", i+1, line)
-		}
-		files[name] = sum
+		files[name] = e.Digest
 	}
 	return files, nil
 }

@@ -214,13 +214,7 @@ func execute(ctx context.Context, cmd string, o *options, stderr io.Writer, secr
 	if plan, err = plan.WithAuth(o.auth); err != nil {
 		return nil, fmt.Errorf("%s: %w", mirrorAuthEnv, err)
 	}
-	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
-	client := &o.client
-	client.MinRate = o.minRate
-	if o.minRate == 0 {
-		client.MinRate = -1 // the Client reads 0 as "default"
-	}
-	client.Log = func(f string, a ...any) { logger.Info(redact.Text(fmt.Sprintf(f, a...), secrets...), "os", d.ID) }
+	client := o.newClient(stderr, secrets, "os", d.ID)
 
 	switch cmd {
 	case "resolve":
@@ -279,6 +273,19 @@ func copyFile(src, dst string) error {
 	return o.Close()
 }
 
+// newClient is the flags' HTTP client, logging progress to stderr with secrets scrubbed and what it
+// fetches for (key, value) on every line.
+func (o *options) newClient(stderr io.Writer, secrets []string, key, value string) *fetch.Client {
+	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
+	client := &o.client
+	client.MinRate = o.minRate
+	if o.minRate == 0 {
+		client.MinRate = -1 // the Client reads 0 as "default"
+	}
+	client.Log = func(f string, a ...any) { logger.Info(redact.Text(fmt.Sprintf(f, a...), secrets...), key, value) }
+	return client
+}
+
 // installTool is the tool command: a vendor release, verified like an installer, extracted to --out.
 func installTool(ctx context.Context, o *options, stderr io.Writer) (fetch.Plan, error) {
 	name, version, ok := strings.Cut(o.tool, "@")
@@ -295,13 +302,7 @@ func installTool(ctx context.Context, o *options, stderr io.Writer) (fetch.Plan,
 		}
 		r.Key = "the key given for the mirror (--key; the module's --tools-key)"
 	}
-	logger := log.NewWithOptions(stderr, log.Options{ReportTimestamp: true, Prefix: "fetch"})
-	client := &o.client
-	client.MinRate = o.minRate
-	if o.minRate == 0 {
-		client.MinRate = -1
-	}
-	client.Log = func(f string, a ...any) { logger.Info(redact.Text(fmt.Sprintf(f, a...)), "tool", r.ID()) }
+	client := o.newClient(stderr, nil, "tool", r.ID())
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return fetch.Plan{}, err
 	}
