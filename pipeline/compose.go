@@ -9,6 +9,7 @@ import (
 	"dagger/cloudstack-templates/internal/dagger"
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
@@ -58,16 +59,20 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	// engine's records volume, since a failed call exports nothing.
 	stagesSoFar := func() []stageTime { return nil }
 	failedStage := func() string { return "" }
+	var pr *packerResult
 	defer func() {
 		if err != nil {
 			rec := monitor.Failure(d.ID, artifactName(d), started, time.Now().UTC(), monitorStages(stagesSoFar()), failedStage(), err)
-			keepRecord(ctx, log, rec)
-			m.pushMetrics(ctx, log, rec)
+			var iso fetch.Plan
+			if pr != nil {
+				iso = pr.iso
+			}
+			_ = m.afterBuild(ctx, log, d, rec, iso, map[string]string{"packer": o.packerVersion, "qemu": o.qemuVersion, "trivy": trivyVersionIf(!o.skipScan)}, nil)
 		}
 	}()
 	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
 	defer stopPrewarm()
-	pr, err := m.packerBuild(ctx, req)
+	pr, err = m.packerBuild(ctx, req)
 	if err != nil {
 		if pr != nil {
 			stagesSoFar, failedStage = func() []stageTime { return pr.stages }, func() string { return pr.failedStage }
@@ -206,8 +211,9 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if _, err := out.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("assemble %s artifacts: %s", d.ID, execMessage(err))
 	}
-	keepRecord(ctx, log, rec)
-	m.pushMetrics(ctx, log, rec)
+	if err := m.afterBuild(ctx, log, d, rec, pr.iso, rec.Tools, records); err != nil {
+		return nil, err
+	}
 	log.Info("build finished", "elapsed", time.Since(started).Round(time.Second), "artifacts", len(records))
 	return out, nil
 }

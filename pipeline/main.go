@@ -39,6 +39,10 @@ type CloudstackTemplates struct {
 	MetricsPush string
 	// +private
 	MetricsPushService *dagger.Service
+	// +private
+	Actor string
+	// +private
+	Origin string
 }
 
 // New creates the module. The defaults fit almost every use.
@@ -81,6 +85,13 @@ func New(
 	// A service answering for the Pushgateway's host name, e.g. tcp://localhost:9091 from the CLI.
 	// +optional
 	metricsPushService *dagger.Service,
+	// Who starts the builds, for the audit log: CI passes its user ($GITHUB_ACTOR, $GITLAB_USER_LOGIN,
+	// $BUILDKITE_BUILD_CREATOR); on a laptop, your login. The engine cannot see it for itself.
+	// +optional
+	actor string,
+	// Where the builds are started from, for the audit log: the CI run's URL, or the host's name.
+	// +optional
+	origin string,
 ) (*CloudstackTemplates, error) {
 	if err := checkQcow2Compression(qcow2Compression); err != nil {
 		return nil, err
@@ -91,7 +102,10 @@ func New(
 	if err := checkMetricsPush(metricsPush, metricsPushService); err != nil {
 		return nil, err
 	}
-	return &CloudstackTemplates{Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
+	if err := checkAuditIdentity(actor, origin); err != nil {
+		return nil, err
+	}
+	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
 		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
 		MetricsPush: metricsPush, MetricsPushService: metricsPushService}, nil
 }

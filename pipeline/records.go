@@ -36,11 +36,9 @@ func monitorStages(stages []stageTime) []monitor.Stage {
 	return out
 }
 
-// keepRecord stores a build's record in the records volume. It runs even when the build's context was
-// cancelled, briefly, and a failure to keep the record only warns: the build's own outcome stands.
+// keepRecord stores a build's record in the records volume (see afterBuild). A failure only warns:
+// the build's own outcome stands.
 func keepRecord(ctx context.Context, log *log.Logger, r monitor.Record) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		log.Warn("build record not kept", "error", err)
@@ -185,13 +183,11 @@ func checkMetricsPush(push string, svc *dagger.Service) error {
 }
 
 // pushMetrics sends one build's metrics to the Pushgateway, replacing the OS's group (PUT), as its
-// API takes them: /metrics/job/<job>/os/<os>. A failed push only warns.
+// API takes them: /metrics/job/<job>/os/<os> (see afterBuild). A failed push only warns.
 func (m *CloudstackTemplates) pushMetrics(ctx context.Context, log *log.Logger, r monitor.Record) {
 	if m.MetricsPush == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
 	target := strings.TrimRight(m.MetricsPush, "/") + "/metrics/job/cloudstack_templates/os/" + url.PathEscape(r.OS)
 	c := bindServiceFor(aptInstall(dag.Container().From(debianImage), "curl", "ca-certificates"), m.MetricsPush, m.MetricsPushService).
 		WithNewFile("/tmp/metrics.prom", monitor.PrometheusText([]monitor.Record{r})).

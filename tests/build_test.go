@@ -4,6 +4,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,9 +203,11 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The gated build names itself in the audit log by this origin.
+	gateOrigin := fmt.Sprintf("https://ci.example/runs/%d", time.Now().UnixNano())
 	t.Run("severity gate trips", func(t *testing.T) {
 		gated := filepath.Join(t.TempDir(), "gated")
-		gateArgs := append([]string{"build", "--os", "testbed"}, mir.flags()...)
+		gateArgs := append([]string{"--actor", "e2e-gate", "--origin", gateOrigin, "build", "--os", "testbed"}, mir.flags()...)
 		gateArgs = append(gateArgs, "--trivy-db", db, "--fail-on", "HIGH", "--source-commit", testCommit, "export", "--path", gated)
 		daggerCall(t, 30*time.Minute, gateArgs...).mustFailWith(t, "CVE-9999-0001", "openssh")
 		if _, err := os.Stat(gated); !os.IsNotExist(err) {
@@ -247,6 +250,14 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		report := filepath.Join(t.TempDir(), "report")
 		daggerCall(t, 10*time.Minute, "report", "--records", records, "export", "--path", report).mustSucceed(t)
 		checkReport(t, report, "testbed")
+	})
+
+	// Audit: the engine's log verifies, shows the gated build's failure with who started it and
+	// where, and this build's success with the digests of what it exported.
+	t.Run("audit log", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		daggerCall(t, 10*time.Minute, "audit", "export", "--path", path).mustSucceed(t)
+		checkAuditLog(t, path, out, name, gateOrigin)
 	})
 }
 

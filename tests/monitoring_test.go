@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -133,5 +135,56 @@ func checkReport(t *testing.T, dir, osID string) {
 	}
 	if j := parseJUnit(t, filepath.Join(dir, "junit.xml")); j.Failures == 0 {
 		t.Errorf("report's junit.xml shows no failure although a failed build is among the records")
+	}
+}
+
+// checkAuditLog checks the engine's audit log (exported to path): its chain verifies; the gated
+// build (started with --actor e2e-gate --origin gateOrigin) is there as a scan failure with the
+// installer's digest among its inputs; a successful testbed build lists the exported qcow2's digest;
+// and a copy with one line changed no longer verifies.
+func checkAuditLog(t *testing.T, path, out, name, gateOrigin string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := monitor.VerifyAudit(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("the exported audit log does not verify: %v", err)
+	}
+	sum, err := os.ReadFile(filepath.Join(out, name+".qcow2.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qcow2 := strings.Fields(string(sum))[0]
+	var gate, success bool
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Call, "dagger call ") || e.OS == "" {
+			t.Errorf("audit entry without a call: %+v", e)
+		}
+		if e.Origin == gateOrigin {
+			gate = e.Actor == "e2e-gate" && e.Outcome == monitor.OutcomeFailure && e.FailedStage == "scan" &&
+				strings.Contains(e.Error, "CVE-9999-0001") && strings.Contains(e.Call, "--fail-on=HIGH") &&
+				strings.HasPrefix(e.Inputs["installer:"+testbedImage], "sha256:")
+			if !gate {
+				t.Errorf("the gated build's audit entry is not a scan failure with its call and installer digest: %+v", e)
+			}
+		}
+		if e.OS == "testbed" && e.Outcome == monitor.OutcomeSuccess && e.Artifacts[name+".qcow2"] == qcow2 {
+			success = true
+		}
+	}
+	if !gate {
+		t.Errorf("no audit entry has origin %s (the gated build)", gateOrigin)
+	}
+	if !success {
+		t.Errorf("no successful testbed entry lists the exported qcow2's digest %s", qcow2)
+	}
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	if len(lines) > 2 {
+		lines[0] = bytes.Replace(lines[0], []byte(`"actor":"`), []byte(`"actor":"x`), 1)
+		if _, err := monitor.VerifyAudit(bytes.NewReader(bytes.Join(lines, nil))); err == nil {
+			t.Errorf("an audit log with its first line changed still verifies")
+		}
 	}
 }

@@ -27,16 +27,19 @@ for id in $(jq -r '.[]' "$matrix_file"); do
           - rm -rf out
           - |
             status=0
-            dagger call build --os "$OS_ID" \
+            dagger call --actor "$BUILDKITE_BUILD_CREATOR" --origin "$BUILDKITE_BUILD_URL" \
+              build --os "$OS_ID" \
               --formats "$PACKER_FORMAT" \
               --packer-version "$PACKER_VERSION" \
               --qemu-version "$QEMU_VERSION" \
               --skip-validation="$SKIP_VALIDATION" \
               --source-commit "$BUILDKITE_COMMIT" \
               export --path "out/$OS_ID" || status=$?
-            # Whatever the outcome: the build's record and the report (junit.xml) made from it.
+            # Whatever the outcome: the build's record, the report (junit.xml) made from it, and the
+            # engine's audit log.
             dagger call records --os "$OS_ID" export --path "records/$OS_ID" || true
             dagger call report --records "records/$OS_ID" export --path "report/$OS_ID" || true
+            dagger call audit export --path "records/$OS_ID/audit.jsonl" || true
             exit "$status"
           - ls -lR out
         artifact_paths:
