@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
@@ -92,6 +93,11 @@ type Client struct {
 	// pass, short enough that a trickle ends within minutes.
 	RateWindow time.Duration
 	Log        Logger
+	// VerifyBundle authenticates the checksum file of an osdefs.SigningSigstore source by its Sigstore
+	// bundle. Without it such a source fails to resolve. It is a field rather than an import so that
+	// this package, and the pipeline module that imports it, do not link a Sigstore client: cst-fetch
+	// sets it to sigstoreverify.Verify.
+	VerifyBundle osdefs.BundleVerifier
 
 	once        sync.Once
 	defaultHTTP *http.Client

@@ -154,12 +154,20 @@ func (c *Client) ResolveSource(ctx context.Context, who Signer, src osdefs.Sourc
 		return Plan{}, fmt.Errorf("checksum file for %s: %w", who.ID, err)
 	}
 	var sig []byte
-	if src.Signing == osdefs.SigningDetached {
+	switch src.Signing {
+	case osdefs.SigningDetached:
 		if sig, err = c.Get(ctx, p.SignatureURL, maxChecksumFile); err != nil {
 			return Plan{}, fmt.Errorf("signature for %s: %w", who.ID, err)
 		}
+	case osdefs.SigningSigstore:
+		if c.VerifyBundle == nil {
+			return Plan{}, fmt.Errorf("checksum file %s is authenticated by a Sigstore bundle, and this client has no Sigstore verifier (fetch.Client.VerifyBundle; cst-fetch sets it)", sumsURL)
+		}
+		if sig, err = c.Get(ctx, p.SignatureURL, maxChecksumFile); err != nil {
+			return Plan{}, fmt.Errorf("Sigstore bundle for %s: %w", who.ID, err)
+		}
 	}
-	signed, err := osdefs.SignedChecksums(src, sums, sig)
+	signed, err := osdefs.SignedChecksumsWith(src, sums, sig, c.VerifyBundle)
 	if err != nil {
 		key := who.Key
 		if key == "" {

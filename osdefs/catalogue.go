@@ -47,6 +47,8 @@ func (d Definition) Verification() string {
 		return d.Source.Algorithm + ", clearsigned checksum file (" + d.Source.SigningKey + ")"
 	case SigningDetached:
 		return d.Source.Algorithm + ", detached signature (" + d.Source.SigningKey + ")"
+	case SigningSigstore:
+		return d.Source.Algorithm + ", Sigstore bundle by " + d.Source.SigstoreIdentity + " (" + d.Source.SigningKey + ")"
 	}
 	if d.Source.PinnedDigest != "" {
 		return d.Source.Algorithm + ", unsigned by the vendor: digest pinned in the catalogue"

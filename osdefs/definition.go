@@ -20,6 +20,11 @@ const (
 	SigningClearsigned Signing = "clearsigned"
 	// SigningDetached: an OpenPGP signature of the checksum file is published beside it.
 	SigningDetached Signing = "detached"
+	// SigningSigstore: a Sigstore bundle (cosign keyless: a short-lived Fulcio certificate for a CI
+	// identity, logged in Rekor) over the checksum file is published beside it. This package does not
+	// verify it: the caller hands SignedChecksumsWith a BundleVerifier (cst-fetch uses
+	// toolrelease/sigstoreverify), so that importers of osdefs do not link a Sigstore client.
+	SigningSigstore Signing = "sigstore"
 )
 
 // Source is where an installer (or, for disk-image builds, a bootable disk) comes from.
@@ -32,13 +37,24 @@ type Source struct {
 	Algorithm string
 	// Signing is how the checksum file is authenticated.
 	Signing Signing
-	// SignatureURL is the detached signature of the checksum file (SigningDetached only).
+	// SignatureURL is the detached signature (SigningDetached) or the Sigstore bundle (SigningSigstore)
+	// of the checksum file.
 	SignatureURL string
-	// SigningKey names the vendor's armored public key in keys/ (SigningClearsigned, SigningDetached).
+	// SigningKey names the vendor's armored public key in keys/ (SigningClearsigned, SigningDetached),
+	// or the Sigstore trusted root the BundleVerifier embeds (SigningSigstore: TrustedRootPublicGood).
 	SigningKey string
 	// SigningKeyArmored, when set, is the armored key that signs the checksum file instead of
 	// SigningKey: for a tools mirror an organisation re-signs with its own key. Never in the catalogue.
 	SigningKeyArmored []byte `json:"-"`
+	// SigstoreIdentity and SigstoreIssuer are what the bundle's certificate must name, exactly: its
+	// subject alternative name (for a GitHub Actions workflow, its URL at the release tag) and its
+	// OIDC issuer (SigningSigstore).
+	SigstoreIdentity string
+	SigstoreIssuer   string
+	// TrustedRootJSON, when set, is a Sigstore trusted root (trusted_root.json) that replaces the one
+	// SigningKey names: for a tools mirror whose bundles another Sigstore instance made, or to carry a
+	// newer public-good root. Never in the catalogue.
+	TrustedRootJSON []byte `json:"-"`
 	// PinnedDigest, when set, must equal the digest the checksum file gives: it is the trust anchor for
 	// vendors that do not sign their checksum files. Update it together with URL.
 	PinnedDigest string
@@ -134,6 +150,9 @@ func (d Definition) Validate() error {
 		req(d.Source.SigningKey != "", "clearsigned sources need SigningKey")
 	case SigningDetached:
 		req(d.Source.SigningKey != "" && d.Source.SignatureURL != "", "detached signatures need SigningKey and SignatureURL")
+	case SigningSigstore:
+		req(d.Source.SigningKey != "" && d.Source.SignatureURL != "" && d.Source.SigstoreIdentity != "" && d.Source.SigstoreIssuer != "",
+			"Sigstore bundles need SigningKey (the trusted root), SignatureURL, SigstoreIdentity and SigstoreIssuer")
 	default:
 		problems = append(problems, fmt.Sprintf("unknown Signing %q", d.Source.Signing))
 	}

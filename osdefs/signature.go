@@ -38,6 +38,18 @@ const (
 	KeyHashiCorp = "hashicorp"
 )
 
+// TrustedRootPublicGood names Sigstore's public-good trusted root (Fulcio, Rekor, CT log and TSA
+// keys) as a SigningSigstore source's SigningKey. The root itself is embedded by the BundleVerifier
+// (toolrelease/sigstoreverify), not here.
+const TrustedRootPublicGood = "sigstore-public-good"
+
+// BundleVerifier checks a Sigstore bundle (its JSON serialization, <file>.sigstore.json) over artifact,
+// offline, for a SigningSigstore source: the certificate chains to src's trusted root (SigningKey, or
+// TrustedRootJSON when set) at a time the transparency log attests, the log entry is included, the
+// certificate names exactly src.SigstoreIdentity and src.SigstoreIssuer, and the signature covers
+// exactly artifact. It returns nil only if all of that holds.
+type BundleVerifier func(src Source, artifact, bundle []byte) error
+
 // KeyNames lists the embedded signing keys.
 func KeyNames() []string {
 	entries, _ := keysFS.ReadDir("keys")
@@ -78,6 +90,22 @@ func readKeyring(armored []byte) (openpgp.EntityList, error) {
 // caller checks). Nothing outside what a signature covers is ever returned, so no mirror can add or
 // replace a digest around a valid signature.
 func SignedChecksums(src Source, checksumFile, signature []byte) ([]byte, error) {
+	return SignedChecksumsWith(src, checksumFile, signature, nil)
+}
+
+// SignedChecksumsWith is SignedChecksums that can also authenticate a SigningSigstore source: its
+// signature is the bundle, which verify checks over exactly checksumFile. Without a verifier such a
+// source is refused, never read unauthenticated.
+func SignedChecksumsWith(src Source, checksumFile, signature []byte, verify BundleVerifier) ([]byte, error) {
+	if src.Signing == SigningSigstore {
+		if verify == nil {
+			return nil, errors.New("the checksum file is authenticated by a Sigstore bundle, and this program has no Sigstore verifier (cst-fetch has one)")
+		}
+		if err := verify(src, checksumFile, signature); err != nil {
+			return nil, err
+		}
+		return checksumFile, nil
+	}
 	var ring openpgp.KeyRing
 	keyName := src.SigningKey
 	if src.Signing == SigningClearsigned || src.Signing == SigningDetached {

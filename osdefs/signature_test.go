@@ -346,6 +346,8 @@ func TestSignedChecksumsBySigning(t *testing.T) {
 		{"detached without signature", Source{Signing: SigningDetached, SigningKey: KeyUbuntu}, data, nil, "detached signature does not verify"},
 		{"clearsigned with a plain file", Source{Signing: SigningClearsigned, SigningKey: KeyFedora41}, data, nil, "not an OpenPGP clearsigned message"},
 		{"unknown method", Source{Signing: "magic"}, data, nil, `unknown signing method "magic"`},
+		{"Sigstore bundle without a verifier", Source{Signing: SigningSigstore, SigningKey: TrustedRootPublicGood}, data, []byte("{}"),
+			"authenticated by a Sigstore bundle, and this program has no Sigstore verifier"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := SignedChecksums(tc.src, tc.data, tc.sig)

@@ -113,7 +113,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if !o.skipScan {
 		g.Go(func() error {
 			return stage("scan", func() error {
-				r, err := scan(gctx, pr.image, o.failOn, o.trivyDB)
+				r, err := m.scan(gctx, pr.image, o.failOn, o.trivyDB)
 				if err != nil {
 					return err
 				}

@@ -57,17 +57,20 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source             *dagger.Directory
-		MirrorAuth         *dagger.Secret
-		Qcow2Compression   string
-		Tools              string
-		ToolsMirror        string
-		ToolsMirrorService *dagger.Service
-		ToolsKey           *dagger.File
-		MetricsPush        string
-		MetricsPushService *dagger.Service
-		Actor              string
-		Origin             string
+		Source                *dagger.Directory
+		MirrorAuth            *dagger.Secret
+		Qcow2Compression      string
+		Tools                 string
+		ToolsMirror           string
+		ToolsMirrorService    *dagger.Service
+		ToolsKey              *dagger.File
+		MetricsPush           string
+		MetricsPushService    *dagger.Service
+		ToolsSigstoreRoot     *dagger.File
+		ToolsSigstoreIdentity string
+		ToolsSigstoreIssuer   string
+		Actor                 string
+		Origin                string
 	}
 	concrete.Source = r.Source
 	concrete.MirrorAuth = r.MirrorAuth
@@ -78,6 +81,9 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	concrete.ToolsKey = r.ToolsKey
 	concrete.MetricsPush = r.MetricsPush
 	concrete.MetricsPushService = r.MetricsPushService
+	concrete.ToolsSigstoreRoot = r.ToolsSigstoreRoot
+	concrete.ToolsSigstoreIdentity = r.ToolsSigstoreIdentity
+	concrete.ToolsSigstoreIssuer = r.ToolsSigstoreIssuer
 	concrete.Actor = r.Actor
 	concrete.Origin = r.Origin
 	return json.Marshal(&concrete)
@@ -85,17 +91,20 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 
 func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source             *dagger.Directory
-		MirrorAuth         *dagger.Secret
-		Qcow2Compression   string
-		Tools              string
-		ToolsMirror        string
-		ToolsMirrorService *dagger.Service
-		ToolsKey           *dagger.File
-		MetricsPush        string
-		MetricsPushService *dagger.Service
-		Actor              string
-		Origin             string
+		Source                *dagger.Directory
+		MirrorAuth            *dagger.Secret
+		Qcow2Compression      string
+		Tools                 string
+		ToolsMirror           string
+		ToolsMirrorService    *dagger.Service
+		ToolsKey              *dagger.File
+		MetricsPush           string
+		MetricsPushService    *dagger.Service
+		ToolsSigstoreRoot     *dagger.File
+		ToolsSigstoreIdentity string
+		ToolsSigstoreIssuer   string
+		Actor                 string
+		Origin                string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -110,6 +119,9 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	r.ToolsKey = concrete.ToolsKey
 	r.MetricsPush = concrete.MetricsPush
 	r.MetricsPushService = concrete.MetricsPushService
+	r.ToolsSigstoreRoot = concrete.ToolsSigstoreRoot
+	r.ToolsSigstoreIdentity = concrete.ToolsSigstoreIdentity
+	r.ToolsSigstoreIssuer = concrete.ToolsSigstoreIssuer
 	r.Actor = concrete.Actor
 	r.Origin = concrete.Origin
 	return nil
@@ -577,6 +589,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).ResolveIso(&parent, ctx, os, mirror, mirrorService)
+		case "Tool":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			var version string
+			if inputArgs["version"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["version"]), &version)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg version", err))
+				}
+			}
+			return (*CloudstackTemplates).Tool(&parent, name, version)
 		case "Toolchain":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -850,34 +883,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Report(&parent, ctx, records, since)
-		case "Scan":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var failOn string
-			if inputArgs["failOn"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
-				}
-			}
-			var trivyDb *dagger.Directory
-			if inputArgs["trivyDb"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
-				}
-			}
-			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
 		case "Validate":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -920,6 +925,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
+		case "Scan":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var failOn string
+			if inputArgs["failOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
+				}
+			}
+			var trivyDb *dagger.Directory
+			if inputArgs["trivyDb"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
+				}
+			}
+			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -975,6 +1008,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsKey", err))
 				}
 			}
+			var toolsSigstoreRoot *dagger.File
+			if inputArgs["toolsSigstoreRoot"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsSigstoreRoot"]), &toolsSigstoreRoot)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsSigstoreRoot", err))
+				}
+			}
+			var toolsSigstoreIdentity string
+			if inputArgs["toolsSigstoreIdentity"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsSigstoreIdentity"]), &toolsSigstoreIdentity)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsSigstoreIdentity", err))
+				}
+			}
+			var toolsSigstoreIssuer string
+			if inputArgs["toolsSigstoreIssuer"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["toolsSigstoreIssuer"]), &toolsSigstoreIssuer)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg toolsSigstoreIssuer", err))
+				}
+			}
 			var metricsPush string
 			if inputArgs["metricsPush"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["metricsPush"]), &metricsPush)
@@ -1003,7 +1057,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg origin", err))
 				}
 			}
-			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey, metricsPush, metricsPushService, actor, origin)
+			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot, toolsSigstoreIdentity, toolsSigstoreIssuer, metricsPush, metricsPushService, actor, origin)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -72,7 +72,7 @@ func (m *CloudstackTemplates) Doctor(
 		return "", err
 	}
 	findings = append(findings, reach...)
-	findings = append(findings, toolFinding(ctx), m.cacheFinding(ctx))
+	findings = append(findings, m.toolFinding(ctx), m.cacheFinding(ctx))
 
 	r := plan.NewReport(dec.Accel, findings)
 	if format == "json" {
@@ -187,7 +187,7 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 	return results, nil
 }
 
-func toolFinding(ctx context.Context) plan.Finding {
+func (m *CloudstackTemplates) toolFinding(ctx context.Context) plan.Finding {
 	out, err := qemuBase("").WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
 	f := plan.Finding{Check: "tools"}
 	if err != nil {
@@ -196,8 +196,9 @@ func toolFinding(ctx context.Context) plan.Finding {
 		return f
 	}
 	f.Status = plan.Pass
-	f.Detail = fmt.Sprintf("packer %s (built from source on first use), QEMU %s, trivy %s", defaultPackerVersion,
-		strings.TrimPrefix(firstLineOf(out), "QEMU emulator version "), trivyVersion)
+	f.Detail = fmt.Sprintf("packer %s and trivy %s (%s, on first use), QEMU %s", defaultPackerVersion, trivyVersion,
+		map[string]string{toolsRelease: "official releases, verified", toolsSource: "compiled from source"}[m.Tools],
+		strings.TrimPrefix(firstLineOf(out), "QEMU emulator version "))
 	return f
 }
 

@@ -15,7 +15,7 @@ import (
 // mirror that scripts/engine.sh seeds with images it builds itself.
 const (
 	debianImage = "debian:bookworm-slim"
-	golangImage = "golang:1.24.4-bookworm"
+	golangImage = "golang:1.25.4-bookworm"
 )
 
 // Cache volumes are namespaced so they never collide with another module's on a shared engine.
@@ -70,26 +70,58 @@ const (
 	toolsSource  = "source"
 )
 
-func checkTools(tools, mirror string, svc *dagger.Service, key *dagger.File) error {
+// toolsMirrorConfig is what the constructor's --tools-* arguments say about a tools mirror.
+type toolsMirrorConfig struct {
+	mirror                   string
+	svc                      *dagger.Service
+	key, sigstoreRoot        *dagger.File
+	sigstoreID, sigstoreIssr string
+}
+
+func (c toolsMirrorConfig) anySigner() bool {
+	return c.key != nil || c.sigstoreRoot != nil || c.sigstoreID != "" || c.sigstoreIssr != ""
+}
+
+func checkTools(tools string, c toolsMirrorConfig) error {
 	switch tools {
 	case toolsRelease:
 	case toolsSource:
-		if mirror != "" || svc != nil || key != nil {
-			return fmt.Errorf("--tools-mirror, --tools-mirror-service and --tools-key are for --tools release; --tools source compiles Packer instead")
+		if c.mirror != "" || c.svc != nil || c.anySigner() {
+			return fmt.Errorf("--tools-mirror, --tools-mirror-service and --tools-key are for --tools release (as are the --tools-sigstore-* arguments); --tools source compiles Packer and Trivy instead")
 		}
 		return nil
 	default:
 		return fmt.Errorf("unknown --tools %q: choose release (HashiCorp's signed release) or source (compiled from the Go module proxy)", tools)
 	}
-	if mirror == "" && (svc != nil || key != nil) {
-		return fmt.Errorf("--tools-mirror-service and --tools-key need --tools-mirror")
+	if c.mirror == "" && (c.svc != nil || c.anySigner()) {
+		return fmt.Errorf("--tools-mirror-service, --tools-key and the --tools-sigstore-* arguments need --tools-mirror")
 	}
-	if mirror != "" {
-		if err := toolrelease.CheckMirror(mirror); err != nil {
+	if (c.sigstoreID == "") != (c.sigstoreIssr == "") {
+		return fmt.Errorf("--tools-sigstore-identity and --tools-sigstore-issuer go together: the certificate identity that signs the mirror's Trivy bundles and its OIDC issuer, e.g. https://github.com/acme/mirror/.github/workflows/sign.yml@refs/heads/main and https://token.actions.githubusercontent.com")
+	}
+	if c.mirror != "" {
+		if err := toolrelease.CheckMirror(c.mirror); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// toolBinary is the build's copy of a tool, as --tools says.
+func (m *CloudstackTemplates) toolBinary(name, version string) (*dagger.File, error) {
+	switch name {
+	case "packer":
+		if version == "" {
+			version = defaultPackerVersion
+		}
+		return m.packerBinary(version), nil
+	case "trivy":
+		if version != "" && strings.TrimPrefix(version, "v") != trivyVersion {
+			return nil, fmt.Errorf("trivy %s: the module scans with trivy %s only", version, trivyVersion)
+		}
+		return m.trivyBinary(), nil
+	}
+	return nil, fmt.Errorf("unknown tool %q: choose packer or trivy", name)
 }
 
 // packerBinary is Packer as --tools says: HashiCorp's signed release, or compiled from source.
@@ -97,27 +129,37 @@ func (m *CloudstackTemplates) packerBinary(version string) *dagger.File {
 	if m.Tools == toolsSource {
 		return packerFromSource(version)
 	}
-	return m.packerRelease(version)
+	return m.toolRelease("packer", version)
 }
 
-// packerRelease installs HashiCorp's release with cst-fetch: SHA256SUMS authenticated by its
-// signature, the zip checked against it (and cached by digest), the binary taken out.
-func (m *CloudstackTemplates) packerRelease(version string) *dagger.File {
+// toolRelease installs a tool's official release with cst-fetch: the vendor's checksum file
+// authenticated (HashiCorp's OpenPGP signature for Packer, Aqua Security's Sigstore bundle for
+// Trivy), the archive checked against it (and cached by digest), the binary taken out.
+func (m *CloudstackTemplates) toolRelease(tool, version string) *dagger.File {
 	c := m.fetchBase().WithMountedCache("/cache", cacheVolume("tools"))
-	args := []string{"cst-fetch", "tool", "--tool", "packer@" + strings.TrimPrefix(version, "v"), "--cache", "/cache", "--out", "/out"}
+	args := []string{"cst-fetch", "tool", "--tool", tool + "@" + strings.TrimPrefix(version, "v"), "--cache", "/cache", "--out", "/out"}
 	if m.ToolsMirror != "" {
 		args = append(args, "--mirror", m.ToolsMirror)
 		c = bindServiceFor(c, m.ToolsMirror, m.ToolsMirrorService)
-		if m.ToolsKey != nil {
-			c = c.WithMountedFile("/cst/tools-key.asc", m.ToolsKey)
-			args = append(args, "--key", "/cst/tools-key.asc")
+		// The mirror's own signer, if it re-signs: an OpenPGP key for Packer, a Sigstore trusted
+		// root and identity for Trivy.
+		key := m.ToolsKey
+		if tool == "trivy" {
+			key = m.ToolsSigstoreRoot
+			if m.ToolsSigstoreIdentity != "" {
+				args = append(args, "--identity", m.ToolsSigstoreIdentity, "--issuer", m.ToolsSigstoreIssuer)
+			}
+		}
+		if key != nil {
+			c = c.WithMountedFile("/cst/tools-key", key)
+			args = append(args, "--key", "/cst/tools-key")
 		}
 	}
 	// Resolved anew on every call, as an installer is: a mirror whose files changed is checked again
 	// (the archive itself comes from the cache volume when its digest is unchanged, and an identical
-	// binary leaves the toolchain's later layers cached).
+	// binary leaves the later layers cached).
 	return c.WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec(args).File("/out/packer")
+		WithExec(args).File("/out/" + tool)
 }
 
 // packerFromSource is Packer built from source with the QEMU builder, the one plugin templates here

@@ -40,6 +40,12 @@ type CloudstackTemplates struct {
 	// +private
 	MetricsPushService *dagger.Service
 	// +private
+	ToolsSigstoreRoot *dagger.File
+	// +private
+	ToolsSigstoreIdentity string
+	// +private
+	ToolsSigstoreIssuer string
+	// +private
 	Actor string
 	// +private
 	Origin string
@@ -61,14 +67,16 @@ func New(
 	// e.g. Ubuntu 22.04/24.04 or EL9 hosts; Ubuntu 20.04's QEMU 4.2 rejects the image).
 	// +default="zlib"
 	qcow2Compression string,
-	// Where Packer comes from: release (HashiCorp's official release, checked against its SHA256SUMS
-	// and the signature of HashiCorp's key, which the module embeds; the engine must reach
-	// releases.hashicorp.com or --tools-mirror) or source (compiled from the Go module proxy, for
-	// engines that reach only that). Trivy is compiled from source either way.
+	// Where Packer and Trivy come from: release (the vendors' official releases: Packer's SHA256SUMS
+	// signed by HashiCorp's key, which the module embeds; Trivy's checksums authenticated by their
+	// Sigstore bundle, signed by Aqua Security's release workflow; the engine must reach
+	// releases.hashicorp.com and github.com, or --tools-mirror) or source (both compiled from the Go
+	// module proxy, for engines that reach only that).
 	// +default="release"
 	tools string,
-	// A mirror laid out like releases.hashicorp.com (<mirror>/packer/<version>/packer_<version>_...)
-	// for --tools release.
+	// A mirror of the tools' releases for --tools release, laid out like the vendors' sites below one
+	// URL: <mirror>/packer/<version>/packer_<version>_... as releases.hashicorp.com, and
+	// <mirror>/aquasecurity/trivy/releases/download/v<version>/trivy_<version>_... as github.com.
 	// +optional
 	toolsMirror string,
 	// A service answering for the tools mirror's host name, e.g. tcp://localhost:8384 from the CLI.
@@ -78,6 +86,17 @@ func New(
 	// for a mirror your organisation re-signs.
 	// +optional
 	toolsKey *dagger.File,
+	// A Sigstore trusted root (trusted_root.json) for the tools mirror's Trivy bundles, when they are
+	// not signed through Sigstore's public-good instance (or to give a newer public-good root).
+	// +optional
+	toolsSigstoreRoot *dagger.File,
+	// The certificate identity (exact subject alternative name) that signs the tools mirror's Trivy
+	// bundles instead of Aqua Security's release workflow, with --tools-sigstore-issuer.
+	// +optional
+	toolsSigstoreIdentity string,
+	// The OIDC issuer of --tools-sigstore-identity, e.g. https://token.actions.githubusercontent.com.
+	// +optional
+	toolsSigstoreIssuer string,
 	// A Prometheus Pushgateway (e.g. http://pushgateway:9091) that receives each build's metrics,
 	// failures included, under job cloudstack_templates and the OS as grouping key.
 	// +optional
@@ -96,7 +115,8 @@ func New(
 	if err := checkQcow2Compression(qcow2Compression); err != nil {
 		return nil, err
 	}
-	if err := checkTools(tools, toolsMirror, toolsMirrorService, toolsKey); err != nil {
+	if err := checkTools(tools, toolsMirrorConfig{toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot,
+		toolsSigstoreIdentity, toolsSigstoreIssuer}); err != nil {
 		return nil, err
 	}
 	if err := checkMetricsPush(metricsPush, metricsPushService); err != nil {
@@ -107,6 +127,7 @@ func New(
 	}
 	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
 		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
+		ToolsSigstoreRoot: toolsSigstoreRoot, ToolsSigstoreIdentity: toolsSigstoreIdentity, ToolsSigstoreIssuer: toolsSigstoreIssuer,
 		MetricsPush: metricsPush, MetricsPushService: metricsPushService}, nil
 }
 
@@ -186,9 +207,22 @@ func (m *CloudstackTemplates) ResolveIso(
 	return string(b) + "\n", nil
 }
 
-// A container with everything a template build runs: Packer (built from source at the given
-// version with its QEMU builder; the cloud plugins 1.9 vendors are left out, as in Packer 1.10+),
-// QEMU and qemu-img from Debian, OpenSSH and ISO tools.
+// One build tool's binary, exactly the file builds run: packer or trivy, from its vendor's signed
+// release or compiled from source as --tools says. For inspection, or to run the same binary
+// elsewhere.
+func (m *CloudstackTemplates) Tool(
+	// The tool: packer or trivy.
+	name string,
+	// Its version; empty takes the module's (Packer 1.9.4; Trivy has one version, the module's).
+	// +optional
+	version string,
+) (*dagger.File, error) {
+	return m.toolBinary(name, version)
+}
+
+// A container with everything a template build runs: Packer (HashiCorp's release, or built from
+// source with its QEMU builder, the cloud plugins 1.9 vendors left out as in Packer 1.10+; see
+// --tools), QEMU and qemu-img from Debian, OpenSSH and ISO tools.
 func (m *CloudstackTemplates) Toolchain(
 	// Packer version; 1.9.x is the last MPL-licensed line and bundles the QEMU builder.
 	// +default="1.9.4"

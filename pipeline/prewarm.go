@@ -40,7 +40,7 @@ func (m *CloudstackTemplates) laterStageTools(validation, scanning bool) map[str
 		tools["boot test"] = func(ctx context.Context) error { _, err := m.zoneTool().Sync(ctx); return err }
 	}
 	if scanning {
-		tools["trivy"] = func(ctx context.Context) error { _, err := trivyBinary().Sync(ctx); return err }
+		tools["trivy"] = func(ctx context.Context) error { _, err := m.trivyBinary().Sync(ctx); return err }
 	}
 	return tools
 }

@@ -9,12 +9,23 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 )
 
-const trivyVersion = "0.57.1"
+// trivyVersion is the Trivy every build scans with. 0.68.1 is the first release whose assets carry
+// Sigstore bundles that verify offline (the release path needs them); it builds with Go 1.25 and
+// the jsonv2 experiment, as Trivy's own goreleaser.yml does.
+const trivyVersion = "0.68.2"
 
-// trivyBinary is Trivy built from source at a pinned version (no registry image needed).
-func trivyBinary() *dagger.File {
-	return goModuleBinary("github.com/aquasecurity/trivy", "v"+trivyVersion, "./cmd/trivy", "trivy",
-		"-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver="+trivyVersion)
+// trivyBinary is Trivy as --tools says: Aqua Security's release, its checksum file authenticated by
+// its Sigstore bundle, or compiled from source at the same version.
+func (m *CloudstackTemplates) trivyBinary() *dagger.File {
+	if m.Tools == toolsSource {
+		return trivyFromSource()
+	}
+	return m.toolRelease("trivy", trivyVersion)
+}
+
+func trivyFromSource() *dagger.File {
+	return goModuleBuild(goBuilder().WithEnvVariable("GOEXPERIMENT", "jsonv2"), "github.com/aquasecurity/trivy", "v"+trivyVersion,
+		"./cmd/trivy", "trivy", "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver="+trivyVersion, "")
 }
 
 // scanScript scans the guest disk (Trivy's vm target reads raw disks, not qcow2) for the SBOM,
@@ -37,13 +48,13 @@ type scanResult struct {
 }
 
 // scan runs Trivy over the image and applies the severity gate.
-func scan(ctx context.Context, image *dagger.File, failOn string, trivyDB *dagger.Directory) (*scanResult, error) {
+func (m *CloudstackTemplates) scan(ctx context.Context, image *dagger.File, failOn string, trivyDB *dagger.Directory) (*scanResult, error) {
 	threshold, err := artifacts.ParseSeverity(failOn)
 	if err != nil {
 		return nil, fmt.Errorf("--fail-on: %w", err)
 	}
 	c := diskTools().
-		WithFile("/usr/local/bin/trivy", trivyBinary()).
+		WithFile("/usr/local/bin/trivy", m.trivyBinary()).
 		WithMountedFile("/in/image.qcow2", image)
 	dbFlags := ""
 	if trivyDB != nil {
@@ -82,7 +93,7 @@ func (m *CloudstackTemplates) Scan(
 	// +optional
 	trivyDb *dagger.Directory,
 ) (*dagger.Directory, error) {
-	r, err := scan(ctx, image, failOn, trivyDb)
+	r, err := m.scan(ctx, image, failOn, trivyDb)
 	if err != nil {
 		return nil, err
 	}

@@ -17,14 +17,14 @@
 #
 # Knobs: CST_ENGINE_HOME (build tree, logs, pids; /var/lib/cloudstack-templates/engine),
 #        CST_DAGGER_STATE (engine --root; /var/lib/dagger), CST_DEBIAN_MIRROR (debootstrap mirror),
-#        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.24.4).
+#        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4).
 set -euo pipefail
 
 CST_DAGGER_VERSION="${CST_DAGGER_VERSION:-v0.19.7}"
 HOME_DIR="${CST_ENGINE_HOME:-/var/lib/cloudstack-templates/engine}"
 STATE_DIR="${CST_DAGGER_STATE:-/var/lib/dagger}"
 DEBIAN_MIRROR="${CST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.24.4}"
+GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.25.4}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 BIN_DIR="$HOME_DIR/bin"

@@ -36,7 +36,7 @@ func TestEngineResolvesImagesByName(t *testing.T) {
 		want  string
 	}{
 		{"debian:bookworm-slim", []string{"sh", "-c", ". /etc/os-release; echo $ID $VERSION_CODENAME"}, "debian bookworm"},
-		{"golang:1.24.4-bookworm", []string{"go", "version"}, "go version go1.24.4 linux/amd64"},
+		{"golang:1.25.4-bookworm", []string{"go", "version"}, "go version go1.25.4 linux/amd64"},
 	}
 	for _, tt := range tests {
 		out, err := c.Container().From(tt.image).WithExec(tt.cmd).Stdout(ctx)

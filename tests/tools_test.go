@@ -17,6 +17,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify/sigstoretest"
 )
 
 // releaseMirror lays out a Packer release as releases.hashicorp.com does, around the Packer binary
@@ -137,6 +139,96 @@ func TestToolsFromReleaseMirror(t *testing.T) {
 				return
 			}
 			r.mustFailWith(t, tt.wants...)
+		})
+	}
+}
+
+// Trivy's release path through the module (--tools release), proven here against a mirror laid out
+// like GitHub's release downloads, serving the Trivy the module compiles from source, its checksum
+// file signed through a virtual Sigstore instance whose trusted root and signer are given as an
+// organisation's would be (--tools-sigstore-*): the installed binary is the served one and runs. A
+// modified archive or checksum file, another signer's bundle, a missing bundle, or no trusted root
+// for the mirror's instance (the public-good one then) fails the call naming what did not verify.
+func TestTrivyFromReleaseMirror(t *testing.T) {
+	t.Parallel()
+	src := filepath.Join(t.TempDir(), "trivy-source")
+	daggerCall(t, 60*time.Minute, "tool", "--name", "trivy", "export", "--path", src).mustSucceed(t)
+	binary, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const version, issuer = "0.68.2", "https://token.actions.githubusercontent.com"
+	const signer = "https://github.com/cst-example/tools-mirror/.github/workflows/sign.yml@refs/heads/main"
+	ss := sigstoretest.New(t)
+	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(rootFile, ss.TrustedRootJSON(t, true), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := sigstoretest.TrivyReleaseDir(version)
+	archive, sums := dir+"trivy_"+version+"_Linux-64bit.tar.gz", dir+"trivy_"+version+"_checksums.txt"
+	tests := []struct {
+		name     string
+		identity string
+		tamper   func(files map[string][]byte)
+		noRoot   bool
+		wants    []string
+	}{
+		{"signed release", signer, nil, false, nil},
+		{"modified archive", signer, func(f map[string][]byte) { f[archive] = append(f[archive], 0) },
+			false, []string{"the signed checksum file http://tools-mirror", "the download is corrupt or was tampered with"}},
+		{"modified checksum file", signer, func(f map[string][]byte) { f[sums][5] ^= 1 },
+			false, []string{"trivy_" + version + "_checksums.txt is not signed by", "failed to verify signature"}},
+		{"another signer's bundle", strings.Replace(signer, "cst-example", "attacker", 1), nil,
+			false, []string{"failed to verify certificate identity"}},
+		{"no bundle", signer, func(f map[string][]byte) { delete(f, sums+".sigstore.json") },
+			false, []string{"Sigstore bundle for trivy-" + version, "404"}},
+		{"no trusted root for the mirror's instance", signer, nil,
+			true, []string{"under Sigstore's public-good trusted root"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A trailer of its own makes each case's archive new to the engine's download cache.
+			unique := append(append([]byte(nil), binary...), []byte(fmt.Sprintf("\ncst-test %s %d\n", tt.name, time.Now().UnixNano()))...)
+			files := ss.TrivyRelease(t, version, tt.identity, issuer, unique)
+			if tt.tamper != nil {
+				tt.tamper(files)
+			}
+			root := t.TempDir()
+			for p, b := range files {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, p), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mir := startMirror(t, root)
+			args := []string{"--tools", "release",
+				"--tools-mirror", fmt.Sprintf("http://tools-mirror:%d", mir.port),
+				"--tools-mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
+				"--tools-sigstore-identity", signer, "--tools-sigstore-issuer", issuer}
+			if !tt.noRoot {
+				args = append(args, "--tools-sigstore-root", rootFile)
+			}
+			out := filepath.Join(t.TempDir(), "trivy")
+			r := daggerCall(t, 20*time.Minute, append(args, "tool", "--name", "trivy", "export", "--path", out)...)
+			if tt.wants != nil {
+				r.mustFailWith(t, tt.wants...)
+				return
+			}
+			r.mustSucceed(t)
+			got, err := os.ReadFile(out)
+			if err != nil || !bytes.Equal(got, unique) {
+				t.Fatalf("the installed trivy is not the served one (%d vs %d bytes, %v)", len(got), len(unique), err)
+			}
+			os.Chmod(out, 0o755)
+			v, err := exec.Command(out, "--version").CombinedOutput()
+			if err != nil || !strings.Contains(string(v), "Version: "+version) {
+				t.Fatalf("the released trivy says %q (%v)", v, err)
+			}
+			if n, _ := mir.count(archive); n != 1 {
+				t.Errorf("archive requested %d times, want 1", n)
+			}
 		})
 	}
 }

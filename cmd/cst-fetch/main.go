@@ -39,6 +39,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 	"github.com/cloudstack-templates/cloudstack-templates/toolrelease"
+	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify"
 )
 
 func main() {
@@ -49,13 +50,17 @@ func main() {
 }
 
 const usage = `usage: cst-fetch resolve|download|get --os ID [flags]
-       cst-fetch tool --tool NAME@VERSION [--mirror URL] [--key FILE] --cache DIR --out DIR
+       cst-fetch tool --tool NAME@VERSION [--mirror URL [--key FILE] [--identity SAN --issuer URL]] --cache DIR --out DIR
 
   resolve   read and authenticate the checksum file; print the plan
   download  place the ISO with --digest in the --cache and copy it to --out; print the result
   get       resolve, then place the ISO in the --cache; print the plan
   tool      install a tool from its vendor's signed release (or a --mirror laid out like the
-            vendor's site, optionally re-signed with the armored --key) as --out/NAME; print the plan
+            vendor's site, optionally re-signed) as --out/NAME; print the plan. packer's release is
+            signed with OpenPGP: --key is then the armored key of the mirror's signer. trivy's is
+            signed with Sigstore: --key is then a trusted_root.json that replaces Sigstore's
+            public-good root, and --identity/--issuer the certificate identity and OIDC issuer
+            that sign the mirror's bundles instead of Aqua Security's release workflow
 
 flags:
 `
@@ -66,7 +71,7 @@ const mirrorAuthEnv = "CST_MIRROR_AUTH"
 // options are the flags of every command, and the mirror's credentials.
 type options struct {
 	os, mirror, digest, digestFrom, cache, out string
-	tool, key                                  string
+	tool, key, identity, issuer                string
 	client                                     fetch.Client
 	minRate                                    int64
 	auth                                       string
@@ -82,7 +87,9 @@ func newFlags(stderr io.Writer) (*flag.FlagSet, *options) {
 	}
 	fs.StringVar(&o.os, "os", "", "OS id or alias (required but for tool)")
 	fs.StringVar(&o.tool, "tool", "", "tool and release version, e.g. packer@1.9.4 (tool)")
-	fs.StringVar(&o.key, "key", "", "armored OpenPGP key that signs the --mirror's checksum files instead of the vendor's (tool)")
+	fs.StringVar(&o.key, "key", "", "the --mirror's signer instead of the vendor's: an armored OpenPGP key, or for a Sigstore-signed tool a trusted_root.json (tool)")
+	fs.StringVar(&o.identity, "identity", "", "certificate identity (exact subject alternative name) that signs the --mirror's Sigstore bundles instead of the vendor's (tool)")
+	fs.StringVar(&o.issuer, "issuer", "", "OIDC issuer (exact) of that identity, instead of the vendor's (tool)")
 	fs.StringVar(&o.mirror, "mirror", "", "flat mirror URL that replaces the vendor location")
 	fs.StringVar(&o.digest, "digest", "", "expected hex digest (download; required there)")
 	fs.StringVar(&o.digestFrom, "digest-from", "the --digest argument", "where --digest came from, for the mismatch error (download)")
@@ -162,9 +169,14 @@ func validate(cmd string, o *options) error {
 		if o.key != "" && o.mirror == "" {
 			return errors.New("--key replaces the vendor's key for a --mirror only: give the mirror too")
 		}
+		if (o.identity != "" || o.issuer != "") && o.mirror == "" {
+			return errors.New("--identity and --issuer replace the vendor's signer for a --mirror only: give the mirror too")
+		}
 		if strings.TrimSpace(o.auth) != "" {
 			return fmt.Errorf("%s is for an installer mirror; a tools mirror takes no credentials", mirrorAuthEnv)
 		}
+	} else if o.identity != "" || o.issuer != "" {
+		return errors.New("--identity and --issuer are for the tool command")
 	} else if strings.TrimSpace(o.os) == "" {
 		return fmt.Errorf("missing --os: choose one of %s", strings.Join(osdefs.IDs(), ", "))
 	}
@@ -232,9 +244,11 @@ func execute(ctx context.Context, cmd string, o *options, stderr io.Writer, secr
 			return nil, err
 		}
 		want := fetch.Want{Algorithm: plan.Algorithm, Digest: plan.Digest, From: "the checksum file " + redact.URL(plan.ChecksumURL)}
-		if _, err := client.Download(ctx, plan.URL, plan.CachePath(o.cache), want); err != nil {
+		res, err := client.Download(ctx, plan.URL, plan.CachePath(o.cache), want)
+		if err != nil {
 			return nil, err
 		}
+		evict(client, o.cache, plan, res.Path)
 		return plan.Redacted(), nil
 	}
 }
@@ -245,6 +259,7 @@ func download(ctx context.Context, c *fetch.Client, p fetch.Plan, cache, out, di
 	if err != nil {
 		return res, err
 	}
+	evict(c, cache, p, res.Path)
 	// The cache is a mount that goes away with the exec: hand out a copy.
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return res, err
@@ -254,6 +269,23 @@ func download(ctx context.Context, c *fetch.Client, p fetch.Plan, cache, out, di
 	}
 	res.Path = filepath.Join(out, p.FileName)
 	return res, nil
+}
+
+// evict marks the installer just placed as used and removes the OS's entries the cache keeps no
+// longer (fetch.DefaultEviction: the one in use and the one before it, and any used within the hour).
+// A failure only warns: the installer in hand is verified either way.
+func evict(c *fetch.Client, cache string, p fetch.Plan, path string) {
+	now := time.Now()
+	if err := fetch.MarkUsed(path, now); err != nil {
+		c.Log("download cache: %v", err)
+	}
+	removed, err := fetch.DefaultEviction.Evict(cache, p, now)
+	for _, k := range removed {
+		c.Log("download cache: evicted %s (not used for %s, and newer installers of %s are kept)", k, fetch.DefaultEviction.Grace, p.OS)
+	}
+	if err != nil {
+		c.Log("download cache: %v", err)
+	}
 }
 
 func copyFile(src, dst string) error {
@@ -296,15 +328,65 @@ func installTool(ctx context.Context, o *options, stderr io.Writer) (fetch.Plan,
 	if err != nil {
 		return fetch.Plan{}, err
 	}
-	if o.key != "" {
-		if r.Source.SigningKeyArmored, err = os.ReadFile(o.key); err != nil {
-			return fetch.Plan{}, fmt.Errorf("--key: %w", err)
-		}
-		r.Key = "the key given for the mirror (--key; the module's --tools-key)"
+	if err := o.mirrorSigner(&r); err != nil {
+		return fetch.Plan{}, err
 	}
 	client := o.newClient(stderr, nil, "tool", r.ID())
+	// The one place a Sigstore verifier is linked in: see toolrelease/sigstoreverify.
+	client.VerifyBundle = sigstoreverify.Verify
+	if r.Source.Signing == osdefs.SigningSigstore && o.mirror == "" && len(r.Source.TrustedRootJSON) == 0 {
+		// From the vendor, online: Sigstore's current root, as cosign takes it, so that bundles made
+		// with keys newer than the embedded root verify too.
+		if b, err := sigstoreverify.CurrentPublicGoodRoot(filepath.Join(o.cache, "sigstore-tuf")); err != nil {
+			client.Log("%v; verifying with the public-good root this program embeds", err)
+		} else {
+			r.Source.TrustedRootJSON = b
+			client.Log("Sigstore trusted root: the current one from Sigstore's TUF repository")
+		}
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return fetch.Plan{}, err
 	}
 	return toolrelease.Install(ctx, client, r, o.cache, filepath.Join(o.out, r.Binary))
+}
+
+// mirrorSigner puts the --mirror's own signer, if given, in place of the vendor's: the armored
+// OpenPGP key of --key for a release signed with OpenPGP; for one signed with Sigstore, the trusted
+// root of --key and the certificate identity of --identity and --issuer (each defaults to the
+// vendor's: a newer public-good root alone keeps the vendor's identity).
+func (o *options) mirrorSigner(r *toolrelease.Release) error {
+	sigstore := r.Source.Signing == osdefs.SigningSigstore
+	if !sigstore && (o.identity != "" || o.issuer != "") {
+		return fmt.Errorf("--identity and --issuer name a Sigstore signer, and %s's release is signed with OpenPGP: give its signer's armored key with --key", r.Tool)
+	}
+	var key []byte
+	if o.key != "" {
+		var err error
+		if key, err = os.ReadFile(o.key); err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+	}
+	if !sigstore {
+		if key != nil {
+			r.Source.SigningKeyArmored = key
+			r.Key = "the key given for the mirror (--key; the module's --tools-key)"
+		}
+		return nil
+	}
+	if key != nil {
+		if _, err := sigstoreverify.ParseTrustedRoot(key); err != nil {
+			return fmt.Errorf("--key %s: %s's release is signed with Sigstore, so --key gives a Sigstore trusted root: %w", o.key, r.Tool, err)
+		}
+		r.Source.TrustedRootJSON = key
+	}
+	if o.identity != "" {
+		r.Source.SigstoreIdentity = o.identity
+	}
+	if o.issuer != "" {
+		r.Source.SigstoreIssuer = o.issuer
+	}
+	if o.identity != "" || o.issuer != "" {
+		r.Key = fmt.Sprintf("the identity %s (issuer %s) given for the mirror (--identity, --issuer)", r.Source.SigstoreIdentity, r.Source.SigstoreIssuer)
+	}
+	return nil
 }

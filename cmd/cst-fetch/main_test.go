@@ -13,9 +13,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify/sigstoretest"
 )
 
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -52,10 +54,18 @@ func TestUsageErrors(t *testing.T) {
 		{"stray argument", []string{"resolve", "--os", "testbed", "extra"}, 2, `unexpected argument "extra": every option is a flag (see cst-fetch help)`, false},
 		{"unknown flag", []string{"resolve", "--bogus"}, 2, "flag provided but not defined: -bogus", true},
 		{"help", []string{"help"}, 0, "", false},
-		{"tool without --tool", []string{"tool"}, 1, "missing --tool: give NAME@VERSION, e.g. packer@1.9.4 (tools: packer)", false},
+		{"tool without --tool", []string{"tool"}, 1, "missing --tool: give NAME@VERSION, e.g. packer@1.9.4 (tools: packer, trivy)", false},
 		{"tool without a version", []string{"tool", "--tool", "packer"}, 1, `--tool "packer": give NAME@VERSION, e.g. packer@1.9.4`, false},
-		{"unknown tool", []string{"tool", "--tool", "terraform@1.5.7"}, 1, `no release path for tool "terraform": the tools with one are packer`, false},
+		{"unknown tool", []string{"tool", "--tool", "terraform@1.5.7"}, 1, `no release path for tool "terraform": the tools with one are packer, trivy`, false},
+		{"trivy without bundles", []string{"tool", "--tool", "trivy@0.57.1"}, 1, "no verifiable release of trivy 0.57.1: Trivy publishes Sigstore bundles (<asset>.sigstore.json), which verify offline, since v0.68.1; " +
+			"earlier releases carry only a cosign .sig and .pem, whose transparency-log entry can only be checked online; use 0.68.1 or later, or build it from source", false},
 		{"key without a mirror", []string{"tool", "--tool", "packer@1.9.4", "--key", "/k.asc"}, 1, "--key replaces the vendor's key for a --mirror only: give the mirror too", false},
+		{"identity without a mirror", []string{"tool", "--tool", "trivy@0.68.2", "--identity", "https://ci.example/release"}, 1, "--identity and --issuer replace the vendor's signer for a --mirror only: give the mirror too", false},
+		{"identity for an OS", []string{"get", "--os", "testbed", "--issuer", "https://ci.example"}, 1, "--identity and --issuer are for the tool command", false},
+		{"identity for packer", []string{"tool", "--tool", "packer@1.9.4", "--mirror", "http://127.0.0.1:9/", "--identity", "https://ci.example/release"}, 1,
+			"--identity and --issuer name a Sigstore signer, and packer's release is signed with OpenPGP: give its signer's armored key with --key", false},
+		{"OpenPGP key for trivy", []string{"tool", "--tool", "trivy@0.68.2", "--mirror", "http://127.0.0.1:9/", "--key", "testdata-key"}, 1,
+			"--key KEYFILE: trivy's release is signed with Sigstore, so --key gives a Sigstore trusted root: not a Sigstore trusted root (trusted_root.json): ", true},
 		{"credentials without a mirror", []string{"get", "--os", "testbed"}, 1, "CST_MIRROR_AUTH is set but no --mirror was given: the credentials are for a mirror only", false},
 	}
 	for _, tt := range tests {
@@ -65,7 +75,16 @@ func TestUsageErrors(t *testing.T) {
 				auth = "user:SECRETPASS"
 			}
 			t.Setenv(mirrorAuthEnv, auth)
-			code, stdout, stderr := cli(t, tt.args...)
+			args := append([]string(nil), tt.args...)
+			want := tt.want
+			for i, a := range args {
+				if a == "testdata-key" { // an armored OpenPGP key, in a file
+					args[i] = filepath.Join(t.TempDir(), "key.asc")
+					os.WriteFile(args[i], []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n"), 0o644)
+					want = strings.Replace(want, "KEYFILE", args[i], 1)
+				}
+			}
+			code, stdout, stderr := cli(t, args...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}
@@ -73,11 +92,11 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("output shows the password:\n%s%s", stdout, stderr)
 			}
 			switch {
-			case tt.want == "":
-			case tt.wantPart && !strings.Contains(stderr, tt.want):
-				t.Errorf("stderr lacks %q:\n%s", tt.want, stderr)
-			case !tt.wantPart && lastLine(stderr) != tt.want:
-				t.Errorf("last line\n  %s\nwant\n  %s", lastLine(stderr), tt.want)
+			case want == "":
+			case tt.wantPart && !strings.Contains(stderr, want):
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			case !tt.wantPart && lastLine(stderr) != want:
+				t.Errorf("last line\n  %s\nwant\n  %s", lastLine(stderr), want)
 			}
 			if tt.name == "help" && !strings.Contains(stdout, "--min-rate") && !strings.Contains(stdout, "-min-rate") {
 				t.Errorf("help lacks the flags:\n%s", stdout)
@@ -235,4 +254,130 @@ func plan(t *testing.T, stdout string) fetch.Plan {
 		t.Fatalf("plan %q: %v", stdout, err)
 	}
 	return p
+}
+
+// trivyMirror serves Trivy 0.68.2 laid out like GitHub's release downloads below /github, its
+// checksum file's bundle made by ss for signer (identity, issuer); tamper edits the files after.
+func trivyMirror(t *testing.T, ss *sigstoretest.Sigstore, identity, issuer string, tamper func(map[string][]byte)) string {
+	t.Helper()
+	files := map[string][]byte{}
+	for p, b := range ss.TrivyRelease(t, "0.68.2", identity, issuer, []byte("#!/bin/sh\necho Version: 0.68.2\n")) {
+		files["/github/"+p] = b
+	}
+	if tamper != nil {
+		tamper(files)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := files[r.URL.Path]; ok {
+			w.Write(b)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/github"
+}
+
+// cst-fetch tool installs Trivy's release from a mirror whose bundles a virtual Sigstore instance
+// made, its trusted root given with --key: as Aqua Security's workflow, or as an organisation's own
+// identity given with --identity and --issuer. A bundle of another signer, a modified archive, a
+// missing bundle or the public-good root fails with one line naming what did not verify.
+func TestToolTrivy(t *testing.T) {
+	ss := sigstoretest.New(t)
+	const (
+		aqua      = "https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v0.68.2"
+		gha       = "https://token.actions.githubusercontent.com"
+		org       = "https://ci.example/mirror/release@refs/tags/v0.68.2"
+		orgIssuer = "https://ci.example"
+	)
+	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(rootFile, ss.TrustedRootJSON(t, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name             string
+		identity, issuer string // the bundle's signer
+		tamper           func(map[string][]byte)
+		flags            []string
+		wantErr          string // in the last line of stderr
+	}{
+		{"Aqua Security's signature", aqua, gha, nil, []string{"--key", rootFile}, ""},
+		{"the organisation's signature", org, orgIssuer, nil, []string{"--key", rootFile, "--identity", org, "--issuer", orgIssuer}, ""},
+		{"the organisation's signature, its identity not given", org, orgIssuer, nil, []string{"--key", rootFile},
+			"is not signed by Aqua Security's release identity " + aqua + " (issuer " + gha + "): the Sigstore bundle does not verify under the trusted root given for this source: failed to verify certificate identity"},
+		{"another identity than the one given", aqua, gha, nil, []string{"--key", rootFile, "--identity", org, "--issuer", orgIssuer},
+			"is not signed by the identity " + org + " (issuer " + orgIssuer + ") given for the mirror (--identity, --issuer): the Sigstore bundle does not verify"},
+		{"modified archive", aqua, gha, func(f map[string][]byte) {
+			p := "/github/aquasecurity/trivy/releases/download/v0.68.2/trivy_0.68.2_Linux-64bit.tar.gz"
+			f[p] = append(f[p], 0)
+		}, []string{"--key", rootFile}, "but the signed checksum file http://"},
+		{"modified checksum file", aqua, gha, func(f map[string][]byte) {
+			f["/github/aquasecurity/trivy/releases/download/v0.68.2/trivy_0.68.2_checksums.txt"][0] ^= 1
+		}, []string{"--key", rootFile}, "failed to verify signature"},
+		{"no bundle", aqua, gha, func(f map[string][]byte) {
+			delete(f, "/github/aquasecurity/trivy/releases/download/v0.68.2/trivy_0.68.2_checksums.txt.sigstore.json")
+		}, []string{"--key", rootFile}, "Sigstore bundle for trivy-0.68.2: GET http://"},
+		{"the public-good root", aqua, gha, nil, nil, "under Sigstore's public-good trusted root: failed to verify log inclusion"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := trivyMirror(t, ss, tt.identity, tt.issuer, tt.tamper)
+			cache, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+			args := append([]string{"tool", "--tool", "trivy@0.68.2", "--mirror", m, "--cache", cache, "--out", out, "--attempts", "1"}, tt.flags...)
+			code, stdout, stderr := cli(t, args...)
+			if tt.wantErr == "" {
+				if code != 0 {
+					t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+				}
+				if b, err := os.ReadFile(filepath.Join(out, "trivy")); err != nil || !strings.Contains(string(b), "Version: 0.68.2") {
+					t.Fatalf("installed %q, %v", b, err)
+				}
+				if p := plan(t, stdout); p.Verified != "signature" || p.OS != "trivy-0.68.2" || !strings.HasSuffix(p.SignatureURL, "/trivy_0.68.2_checksums.txt.sigstore.json") {
+					t.Fatalf("plan %+v", p)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(lastLine(stderr), tt.wantErr) {
+				t.Fatalf("exit %d, last line\n  %s\nwant it to contain\n  %s", code, lastLine(stderr), tt.wantErr)
+			}
+			if _, err := os.Stat(filepath.Join(out, "trivy")); !os.IsNotExist(err) {
+				t.Fatalf("a failed install left %s", filepath.Join(out, "trivy"))
+			}
+		})
+	}
+}
+
+// A fetch evicts the OS's old installers from the cache (fetch.DefaultEviction): the one fetched and
+// the most recently used other stay, older ones go, and another OS's entries are left alone.
+func TestGetEvictsOldInstallers(t *testing.T) {
+	image := bytes.Repeat([]byte("testbed image\n"), 1000)
+	m, _ := mirror(t, image, false)
+	t.Setenv(mirrorAuthEnv, "user:SECRETPASS")
+	cache := t.TempDir()
+	old := func(osID string, c byte, age time.Duration) string {
+		p := fetch.Plan{OS: osID, FileName: "old.qcow2", Algorithm: "sha256", Digest: strings.Repeat(string(c), 64)}.CachePath(cache)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, []byte("old"), 0o644)
+		if err := fetch.MarkUsed(p, time.Now().Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	previous, older, oldest := old("testbed", 'a', 5*time.Hour), old("testbed", 'b', 10*time.Hour), old("testbed", 'c', 20*time.Hour)
+	otherOS := old("rocky-9", 'd', 100*time.Hour)
+	code, stdout, stderr := cli(t, "get", "--os", "testbed", "--mirror", m, "--cache", cache)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	p := plan(t, stdout)
+	for path, want := range map[string]bool{p.CachePath(cache): true, previous: true, older: false, oldest: false, otherOS: true} {
+		if _, err := os.Stat(path); (err == nil) != want {
+			t.Errorf("%s: present %v, want %v", path, err == nil, want)
+		}
+	}
+	if !strings.Contains(stderr, "evicted testbed/sha256-"+strings.Repeat("b", 64)) {
+		t.Errorf("the eviction is not logged:\n%s", stderr)
+	}
 }

@@ -56,7 +56,7 @@ func seed(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
 	rootfs := fs.String("rootfs", "", "debootstrap bookworm minbase root filesystem")
 	goroot := fs.String("goroot", "", "official Go release tree (GOROOT)")
-	goVersion := fs.String("go-version", "", "Go release version, e.g. 1.24.4")
+	goVersion := fs.String("go-version", "", "Go release version, e.g. 1.25.4")
 	registry := fs.String("registry", "127.0.0.1:5000", "registry mirror address")
 	_ = fs.Parse(args)
 	if *rootfs == "" || *goroot == "" || *goVersion == "" {
