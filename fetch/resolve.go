@@ -60,11 +60,11 @@ func NewSourcePlan(id string, src osdefs.Source, mirror string) (Plan, error) {
 
 // MirrorBase validates a mirror URL and returns it with a trailing slash.
 func MirrorBase(mirror string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(mirror))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, problem := ParseLocation(strings.TrimSpace(mirror))
+	switch problem {
+	case NotHTTP:
 		return "", fmt.Errorf("mirror %q is not an http(s) URL like http://mirror.example:8080/isos", redact.URL(mirror))
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+	case HasQuery:
 		// File names are appended to the mirror's path: a query (a pre-signed URL signs one object,
 		// not a directory) or a fragment would end up in front of them.
 		return "", fmt.Errorf("mirror %q must be a directory URL without a query or fragment, like http://mirror.example:8080/isos", redact.URL(mirror))
@@ -74,6 +74,36 @@ func MirrorBase(mirror string) (string, error) {
 		s += "/"
 	}
 	return s, nil
+}
+
+// LocationProblem is what keeps a URL from being a plain http(s) location that file names can be
+// appended to and that the engine may record.
+type LocationProblem int
+
+const (
+	// PlainLocation: an http(s) URL with a host, no query and no fragment.
+	PlainLocation LocationProblem = iota
+	// NotHTTP: unparsable, another scheme, or no host.
+	NotHTTP
+	// HasQuery: a query (a pre-signed URL's signature lives there) or a fragment.
+	HasQuery
+	// HasCredentials: user information (user:password@) in an otherwise plain location.
+	HasCredentials
+)
+
+// ParseLocation parses raw and says what, if anything, keeps it from being a plain location. Each
+// caller words the error for its own flag; the rule is this one.
+func ParseLocation(raw string) (*url.URL, LocationProblem) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return nil, NotHTTP
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return u, HasQuery
+	case u.User != nil:
+		return u, HasCredentials
+	}
+	return u, PlainLocation
 }
 
 // WithAuth returns the plan with credentials, "user:password" or a user alone, on each of its URLs:

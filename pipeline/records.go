@@ -14,6 +14,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
@@ -175,8 +176,7 @@ func checkMetricsPush(push string, svc *dagger.Service) error {
 		}
 		return nil
 	}
-	u, err := url.Parse(push)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+	if _, problem := fetch.ParseLocation(push); problem != fetch.PlainLocation {
 		return fmt.Errorf("--metrics-push %q is not an http(s) Pushgateway URL without credentials or query, like http://pushgateway:9091", redact.URL(push))
 	}
 	return nil

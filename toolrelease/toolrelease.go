@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -177,8 +176,7 @@ func Lookup(tool, version, base string) (Release, error) {
 // CheckMirror refuses a tools mirror URL that is not a plain http(s) directory: credentials, a query
 // or a fragment would be recorded by the engine or end up in front of the file names.
 func CheckMirror(base string) error {
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+	if _, problem := fetch.ParseLocation(base); problem != fetch.PlainLocation {
 		return fmt.Errorf("tools mirror %q is not an http(s) directory URL without credentials, query or fragment, like http://mirror.example/hashicorp", redact.URL(base))
 	}
 	return nil
