@@ -1,6 +1,6 @@
 // Package ci holds the tests of the project's CI definitions: the GitHub Actions workflows
 // (.github/workflows), GitLab CI (.gitlab-ci.yml, ci/gitlab) and Buildkite (ci/buildkite), which all
-// run the same `dagger call`s, and the shared build matrix filter ci/matrix.jq.
+// run the same `dagger call`s, their build matrix included (`dagger call matrix`, osdefs.CIMatrix).
 //
 // The tests check that
 //   - actionlint (built by scripts/ci-tools.sh) passes on the workflows, with ShellCheck on their run: blocks;
@@ -11,7 +11,9 @@
 //   - every file a CI file names exists;
 //   - every `dagger call` in any CI file, the README and docs/*.md names a function the module in
 //     pipeline/ really has, with flags that function really takes (see [CheckCall]);
-//   - the matrix filter picks exactly the catalogue's non-fixture OSes.
+//   - the run: blocks that decide something (the matrix and full-catalogue flag, doctor's disk gate,
+//     the job summary, the release's size check) do so under bash with a fake `dagger` that prints
+//     what the module prints (the matrix of osdefs.CIMatrix, whose own cases are in osdefs).
 //
 // Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which also installs jq, ShellCheck,
 // gitlab-ci-local and go-pipeline's modules).

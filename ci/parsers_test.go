@@ -21,25 +21,19 @@ import (
 // extends and GitLab's JSON schema, offline). The GitHub workflows go through actionlint
 // (workflows_test.go). The hand-written structure checks in pipelines_test.go stay as well.
 
-// catalogueMatrix is the build matrix the prepare jobs compute from the real catalogue: ci/matrix.jq
-// with filter "all" on `dagger call list --format json` (osdefs.CatalogueJSON is that output).
+// catalogueMatrix is the build matrix the prepare jobs get for OS_FILTER=all from the real catalogue:
+// the "os" of `dagger call matrix` (osdefs.CIMatrix), as the compact JSON array `jq -c .os` writes.
 func catalogueMatrix(t *testing.T) (ids []string, matrixJSON string) {
 	t.Helper()
-	jq := tool(t, "CST_JQ", "jq")
-	catalogue, err := osdefs.CatalogueJSON()
+	ids, full, err := osdefs.CIMatrix("all")
+	if err != nil || !full || len(ids) < 2 {
+		t.Fatalf(`osdefs.CIMatrix("all") = %v, full %t, %v; want at least two OS IDs, the full catalogue`, ids, full, err)
+	}
+	b, err := json.Marshal(ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(jq, "-c", "--arg", "filter", "all", "-f", filepath.Join(root, "ci/matrix.jq"))
-	cmd.Stdin = strings.NewReader(catalogue)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ci/matrix.jq on the catalogue: %v", err)
-	}
-	if err := json.Unmarshal(out, &ids); err != nil || len(ids) < 2 {
-		t.Fatalf("ci/matrix.jq gave %s (%v), want at least two OS IDs", out, err)
-	}
-	return ids, string(out)
+	return ids, string(b)
 }
 
 // --- Buildkite ---------------------------------------------------------------------------------
@@ -225,9 +219,9 @@ func TestBuildkiteParser(t *testing.T) {
 	// The parser is live: the upload Buildkite refused before (a `commands` item that YAML reads as a
 	// map) fails here too.
 	t.Run("refuses a map in commands", func(t *testing.T) {
-		bad := strings.Replace(string(staticSrc), "      - dagger call list", "      - echo warning: x\n      - dagger call list", 1)
+		bad := strings.Replace(string(staticSrc), "      - dagger call matrix", "      - echo warning: x\n      - dagger call matrix", 1)
 		if bad == string(staticSrc) {
-			t.Fatal("pipeline.yml has no `- dagger call list` item to put the bad one before")
+			t.Fatal("pipeline.yml has no `- dagger call matrix` item to put the bad one before")
 		}
 		if _, err := bkParse(t, bin, []byte(bad), "-interpolate"); err == nil || !strings.Contains(err.Error(), "CommandStep") {
 			t.Errorf("bkparse accepted a map item in commands (err %v)", err)
@@ -335,7 +329,6 @@ func TestGitLabCILocal(t *testing.T) {
 		"ci/gitlab/dagger.yml":        readFile(t, "ci/gitlab/dagger.yml"),
 		"ci/gitlab/child-pipeline.sh": readFile(t, "ci/gitlab/child-pipeline.sh"),
 		"ci/gitlab/publish.sh":        readFile(t, "ci/gitlab/publish.sh"),
-		"ci/matrix.jq":                readFile(t, "ci/matrix.jq"),
 		"dagger.json":                 readFile(t, "dagger.json"),
 		"build-pipeline.yml":          child, // prepare's artifact
 	}
@@ -362,7 +355,8 @@ func TestGitLabCILocal(t *testing.T) {
 			t.Errorf("prepare before_script %q, want .cst-dagger's install ending in `dagger version`", before)
 		}
 		script := shellStrings(prepare["script"])
-		if len(script) != 5 || script[0] != "dagger call list --format json > catalogue.json" ||
+		if len(script) != 5 || script[0] != `dagger call matrix --os-filter "$OS_FILTER" > ci-matrix.json` ||
+			script[1] != "jq -c .os ci-matrix.json > matrix.json" ||
 			script[3] != "sh ci/gitlab/child-pipeline.sh matrix.json > build-pipeline.yml" {
 			t.Errorf("prepare script %q", script)
 		}

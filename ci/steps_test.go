@@ -17,8 +17,8 @@ import (
 // The run: blocks of build-templates.yml that decide something (runner switch, matrix and
 // full-catalogue flag, doctor's disk gate, job summary, release asset sizes) run here under bash as
 // GitHub runs them (bash --noprofile --norc -eo pipefail), with a fake `dagger` that prints what the
-// real module prints: the catalogue from osdefs and doctor reports built with package plan. So a field
-// renamed in either breaks these tests, not a build on a runner.
+// real module prints: the matrix from osdefs.CIMatrixJSON and doctor reports built with package plan.
+// So a field renamed in either breaks these tests, not a build on a runner.
 
 // stepRun is the run: block of the named step of a job in build-templates.yml.
 func stepRun(t *testing.T, job, step string) string {
@@ -43,8 +43,9 @@ type stepResult struct {
 	err     error
 }
 
-// runStep runs a step's script in dir with the fake dagger first on PATH. The fake prints
-// $FAKE_CATALOGUE for `call list` and $FAKE_DOCTOR for `call doctor`, and logs its arguments.
+// runStep runs a step's script in dir with the fake dagger first on PATH. The fake prints $FAKE_MATRIX
+// for `call matrix` (or, when $FAKE_MATRIX_ERROR is set, prints that and fails as the module does) and
+// $FAKE_DOCTOR for `call doctor`, and logs its arguments.
 func runStep(t *testing.T, script, dir string, env ...string) stepResult {
 	t.Helper()
 	tool(t, "CST_JQ", "jq")
@@ -56,7 +57,9 @@ func runStep(t *testing.T, script, dir string, env ...string) stepResult {
 	fake := `#!/bin/sh
 echo "$*" >> "$FAKE_DAGGER_LOG"
 case "$*" in
-  "call list "*) cat "$FAKE_CATALOGUE" ;;
+  "call matrix "*)
+    if [ -n "${FAKE_MATRIX_ERROR:-}" ]; then echo "Error: $FAKE_MATRIX_ERROR" >&2; exit 1; fi
+    cat "$FAKE_MATRIX" ;;
   "call doctor "*) cat "$FAKE_DOCTOR" ;;
   *) echo "fake dagger: unexpected $*" >&2; exit 2 ;;
 esac
@@ -119,44 +122,62 @@ func TestRunnerSwitchStep(t *testing.T) {
 	}
 }
 
-// prepare's matrix and full-catalogue flag, from the real catalogue: only a run that builds every OS
-// may release.
+// prepare's matrix and full-catalogue flag, from what the module's matrix function prints for the
+// filter (osdefs.CIMatrixJSON): only a run that builds every OS may release, and a filter the module
+// refuses fails the step instead of building nothing.
 func TestMatrixStepFullCatalogue(t *testing.T) {
 	script := stepRun(t, "prepare", "Compute the matrix")
-	catalogue, err := osdefs.CatalogueJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids, matrix := catalogueMatrix(t)
-	cat := writeTemp(t, "catalogue.json", catalogue)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "ci"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ci", "matrix.jq"), readFile(t, "ci/matrix.jq"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	reversed := make([]string, len(ids))
 	for i, id := range ids {
 		reversed[len(ids)-1-i] = id
 	}
+	var fixture string
+	for _, d := range osdefs.All() {
+		if d.Fixture && fixture == "" {
+			fixture = d.ID
+		}
+	}
 	for _, tc := range []struct {
-		filter, full, os string
+		filter, full, os string // os "": the module refuses the filter
 	}{
-		{"all", "true", strings.TrimSpace(matrix)},
-		{strings.Join(reversed, ", "), "true", strings.TrimSpace(matrix)}, // every OS named: still the full catalogue
+		{"all", "true", matrix},
+		{strings.Join(reversed, ", "), "true", matrix}, // every OS named: still the full catalogue
 		{ids[0], "false", `["` + ids[0] + `"]`},
-		{ids[0] + "," + ids[1], "false", `["` + ids[0] + `","` + ids[1] + `"]`},
+		{ids[1] + "," + ids[0], "false", `["` + ids[0] + `","` + ids[1] + `"]`},
+		{fixture, "", ""},
+		{"no-such-os", "", ""},
 	} {
-		r := runStep(t, script, dir, "OS_FILTER="+tc.filter, "FAKE_CATALOGUE="+cat)
+		env := []string{"OS_FILTER=" + tc.filter}
+		if out, err := osdefs.CIMatrixJSON(tc.filter); err != nil {
+			env = append(env, "FAKE_MATRIX_ERROR="+err.Error())
+		} else {
+			env = append(env, "FAKE_MATRIX="+writeTemp(t, "matrix.json", out))
+		}
+		r := runStep(t, script, t.TempDir(), env...)
+		if r.dagger != "call matrix --os-filter "+tc.filter+"\n" {
+			t.Errorf("filter %q: dagger called as %q", tc.filter, r.dagger)
+		}
+		if tc.os == "" {
+			if r.err == nil || len(r.outputs) != 0 {
+				t.Errorf("filter %q: the step passed (outputs %v), want it to fail with the module\n%s", tc.filter, r.outputs, r.stdout)
+			}
+			continue
+		}
 		if r.err != nil {
 			t.Fatalf("filter %q: %v\n%s", tc.filter, r.err, r.stdout)
 		}
 		if r.outputs["full-catalogue"] != tc.full || r.outputs["os"] != tc.os {
 			t.Errorf("filter %q: outputs %v, want os=%s full-catalogue=%s", tc.filter, r.outputs, tc.os, tc.full)
 		}
-		if r.dagger != "call list --format json\n" {
-			t.Errorf("dagger called as %q", r.dagger)
+	}
+
+	// A matrix without its fields (a renamed key) fails the step rather than building nothing or
+	// releasing by mistake.
+	for _, bad := range []string{`{"os":[],"fullCatalogue":true}`, `{"os":["rocky-9"]}`, `{"oses":["rocky-9"],"fullCatalogue":false}`, `{"os":["rocky-9"],"fullCatalogue":"yes"}`} {
+		r := runStep(t, script, t.TempDir(), "OS_FILTER=all", "FAKE_MATRIX="+writeTemp(t, "matrix.json", bad+"\n"))
+		if r.err == nil {
+			t.Errorf("matrix %s: the step passed with outputs %v", bad, r.outputs)
 		}
 	}
 }

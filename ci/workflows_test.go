@@ -1,15 +1,12 @@
 package ci
 
 import (
-	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 // actionlint (with ShellCheck on every run: block) passes on the GitHub workflows.
@@ -89,7 +86,7 @@ func TestWorkflowPolicy(t *testing.T) {
 		t.Errorf("build matrix %v does not come from the prepare job", matrix)
 	}
 	text := string(readFile(t, ".github/workflows/build-templates.yml"))
-	for _, want := range []string{`KERNEL=="kvm", GROUP="kvm", MODE="0666"`, "ci/matrix.jq", "jq -er .engineVersion dagger.json", "retention-days"} {
+	for _, want := range []string{`KERNEL=="kvm", GROUP="kvm", MODE="0666"`, `dagger call matrix --os-filter "$OS_FILTER"`, "jq -er .engineVersion dagger.json", "retention-days"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("build-templates.yml lacks %q", want)
 		}
@@ -239,84 +236,4 @@ func asStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// ci/matrix.jq picks exactly the catalogue's non-fixture OSes, by ID or alias, and refuses fixtures
-// and unknown names instead of building nothing.
-func TestMatrixFilter(t *testing.T) {
-	jq := tool(t, "CST_JQ", "jq")
-	catalogue, err := osdefs.CatalogueJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buildable, fixtures []string
-	var alias, aliasOf string
-	for _, e := range osdefs.Entries() {
-		if e.Fixture {
-			fixtures = append(fixtures, e.ID)
-			continue
-		}
-		buildable = append(buildable, e.ID)
-		if alias == "" && len(e.Aliases) > 0 {
-			alias, aliasOf = e.Aliases[0], e.ID
-		}
-	}
-	if len(buildable) < 2 || len(fixtures) == 0 || alias == "" {
-		t.Fatalf("catalogue too small for this test: buildable %v, fixtures %v", buildable, fixtures)
-	}
-	run := func(filter string) ([]string, error) {
-		cmd := exec.Command(jq, "-c", "--arg", "filter", filter, "-f", filepath.Join(root, "ci/matrix.jq"))
-		cmd.Stdin = strings.NewReader(catalogue)
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, err
-		}
-		var ids []string
-		if err := json.Unmarshal(out, &ids); err != nil {
-			return nil, err
-		}
-		return ids, nil
-	}
-	for _, tc := range []struct {
-		filter string
-		want   []string // nil: must fail
-	}{
-		{"all", buildable},
-		{"", buildable},
-		{buildable[1], []string{buildable[1]}},
-		{alias, []string{aliasOf}},
-		{buildable[1] + ", " + buildable[0], sortedCopy([]string{buildable[0], buildable[1]})}, // sorted, unique
-		{buildable[0] + "," + buildable[0], []string{buildable[0]}},
-		{fixtures[0], nil},
-		{"no-such-os", nil},
-		{buildable[0] + ",no-such-os", nil},
-	} {
-		t.Run("filter="+tc.filter, func(t *testing.T) {
-			got, err := run(tc.filter)
-			if tc.want == nil {
-				if err == nil {
-					t.Errorf("accepted, gave %v", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("jq: %v", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
-func sortedCopy(s []string) []string {
-	c := append([]string(nil), s...)
-	for i := range c {
-		for j := i + 1; j < len(c); j++ {
-			if c[j] < c[i] {
-				c[i], c[j] = c[j], c[i]
-			}
-		}
-	}
-	return c
 }

@@ -1,6 +1,7 @@
 package osdefs
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -171,4 +172,58 @@ func formatList(fs []Format) string {
 		s = append(s, string(f))
 	}
 	return strings.Join(s, ", ")
+}
+
+// CIMatrix resolves the OS filter of a CI run (as [Select] does) to the IDs CI builds, one job each, in
+// catalogue order. Fixtures install from a local mirror that CI runners cannot reach, so naming one is
+// an error, as is a name the catalogue does not know (Select's message, which lists the choices): a
+// mistyped filter fails the run instead of building nothing. full is true when the IDs are every OS
+// "all" selects, whether the filter said "all" or named each of them: only such a run may release.
+func CIMatrix(filter string) (ids []string, full bool, err error) {
+	defs, err := Select(filter)
+	if err != nil {
+		return nil, false, err
+	}
+	var fixtures []string
+	for _, d := range defs {
+		if d.Fixture {
+			fixtures = append(fixtures, d.ID)
+		} else {
+			ids = append(ids, d.ID)
+		}
+	}
+	buildable, _ := Select("all") // never fails
+	var names []string
+	for _, d := range buildable {
+		names = append(names, d.ID)
+	}
+	if len(fixtures) > 0 {
+		what := "fixture " + fixtures[0] + " is"
+		if len(fixtures) > 1 {
+			what = "fixtures " + strings.Join(fixtures, ", ") + " are"
+		}
+		return nil, false, fmt.Errorf("OS filter %q: %s not built in CI: fixtures install from the local testbed mirror (scripts/testbed.sh serve), which CI runners cannot reach; build them where that mirror runs, with --mirror. CI builds all, or any of %s",
+			filter, what, strings.Join(names, ", "))
+	}
+	if len(ids) == 0 {
+		return nil, false, fmt.Errorf("OS filter %q: the catalogue has no OS that CI builds", filter)
+	}
+	return ids, len(ids) == len(buildable), nil
+}
+
+// CIMatrixJSON is [CIMatrix] as the module's matrix function prints it, one line of JSON:
+// {"os":["almalinux-9",...],"fullCatalogue":true}.
+func CIMatrixJSON(filter string) (string, error) {
+	ids, full, err := CIMatrix(filter)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(struct {
+		OS            []string `json:"os"`
+		FullCatalogue bool     `json:"fullCatalogue"`
+	}{ids, full})
+	if err != nil {
+		return "", err
+	}
+	return string(b) + "\n", nil
 }

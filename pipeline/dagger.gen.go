@@ -246,6 +246,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "CloudstackTemplates":
 		switch fnName {
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
 		case "Audit":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -253,230 +295,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*CloudstackTemplates).Audit(&parent, ctx)
-		case "Build":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var formats string
-			if inputArgs["formats"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["formats"]), &formats)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg formats", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			var skipValidation bool
-			if inputArgs["skipValidation"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipValidation"]), &skipValidation)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipValidation", err))
-				}
-			}
-			var skipScan bool
-			if inputArgs["skipScan"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipScan"]), &skipScan)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var failOn string
-			if inputArgs["failOn"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
-				}
-			}
-			var trivyDb *dagger.Directory
-			if inputArgs["trivyDb"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
-				}
-			}
-			var sourceCommit string
-			if inputArgs["sourceCommit"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sourceCommit"]), &sourceCommit)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
-				}
-			}
-			var sshTimeout string
-			if inputArgs["sshTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			var iso *dagger.File
-			if inputArgs["iso"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
-				}
-			}
-			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, iso)
-		case "BuildAll":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var osFilter string
-			if inputArgs["osFilter"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
-				}
-			}
-			var parallel int
-			if inputArgs["parallel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["parallel"]), &parallel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg parallel", err))
-				}
-			}
-			var formats string
-			if inputArgs["formats"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["formats"]), &formats)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg formats", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var packerVersion string
-			if inputArgs["packerVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
-				}
-			}
-			var qemuVersion string
-			if inputArgs["qemuVersion"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
-				}
-			}
-			var skipValidation bool
-			if inputArgs["skipValidation"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipValidation"]), &skipValidation)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipValidation", err))
-				}
-			}
-			var skipScan bool
-			if inputArgs["skipScan"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipScan"]), &skipScan)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
-				}
-			}
-			var mirror string
-			if inputArgs["mirror"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
-				}
-			}
-			var mirrorService *dagger.Service
-			if inputArgs["mirrorService"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
-				}
-			}
-			var failOn string
-			if inputArgs["failOn"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
-				}
-			}
-			var trivyDb *dagger.Directory
-			if inputArgs["trivyDb"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
-				}
-			}
-			var sourceCommit string
-			if inputArgs["sourceCommit"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sourceCommit"]), &sourceCommit)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
-				}
-			}
-			var sshTimeout string
-			if inputArgs["sshTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
 		case "Doctor":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -708,6 +526,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, accel, mirror, mirrorService, packerVersion, qemuVersion, sshTimeout)
+		case "Matrix":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var osFilter string
+			if inputArgs["osFilter"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
+				}
+			}
+			return (*CloudstackTemplates).Matrix(&parent, osFilter)
 		case "Prepare":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -729,6 +561,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Prepare(&parent, ctx, packerVersion, qemuVersion)
+		case "Verify":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var dir *dagger.Directory
+			if inputArgs["dir"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dir"]), &dir)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dir", err))
+				}
+			}
+			return (*CloudstackTemplates).Verify(&parent, ctx, dir)
 		case "Publish":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -834,20 +680,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
-		case "Verify":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var dir *dagger.Directory
-			if inputArgs["dir"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["dir"]), &dir)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dir", err))
-				}
-			}
-			return (*CloudstackTemplates).Verify(&parent, ctx, dir)
 		case "Records":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -883,48 +715,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Report(&parent, ctx, records, since)
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var accel string
-			if inputArgs["accel"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, accel, bootTest, bootTimeout, skipZoneCases)
 		case "Scan":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -953,6 +743,230 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn, trivyDb)
+		case "Build":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var formats string
+			if inputArgs["formats"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["formats"]), &formats)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg formats", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			var skipValidation bool
+			if inputArgs["skipValidation"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipValidation"]), &skipValidation)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipValidation", err))
+				}
+			}
+			var skipScan bool
+			if inputArgs["skipScan"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipScan"]), &skipScan)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var failOn string
+			if inputArgs["failOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
+				}
+			}
+			var trivyDb *dagger.Directory
+			if inputArgs["trivyDb"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
+				}
+			}
+			var sourceCommit string
+			if inputArgs["sourceCommit"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sourceCommit"]), &sourceCommit)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
+				}
+			}
+			var sshTimeout string
+			if inputArgs["sshTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			var iso *dagger.File
+			if inputArgs["iso"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
+				}
+			}
+			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, iso)
+		case "BuildAll":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var osFilter string
+			if inputArgs["osFilter"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
+				}
+			}
+			var parallel int
+			if inputArgs["parallel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["parallel"]), &parallel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg parallel", err))
+				}
+			}
+			var formats string
+			if inputArgs["formats"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["formats"]), &formats)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg formats", err))
+				}
+			}
+			var accel string
+			if inputArgs["accel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg accel", err))
+				}
+			}
+			var packerVersion string
+			if inputArgs["packerVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["packerVersion"]), &packerVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg packerVersion", err))
+				}
+			}
+			var qemuVersion string
+			if inputArgs["qemuVersion"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["qemuVersion"]), &qemuVersion)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qemuVersion", err))
+				}
+			}
+			var skipValidation bool
+			if inputArgs["skipValidation"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipValidation"]), &skipValidation)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipValidation", err))
+				}
+			}
+			var skipScan bool
+			if inputArgs["skipScan"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipScan"]), &skipScan)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
+				}
+			}
+			var mirror string
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			var mirrorService *dagger.Service
+			if inputArgs["mirrorService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirrorService"]), &mirrorService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorService", err))
+				}
+			}
+			var failOn string
+			if inputArgs["failOn"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg failOn", err))
+				}
+			}
+			var trivyDb *dagger.Directory
+			if inputArgs["trivyDb"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyDb"]), &trivyDb)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDb", err))
+				}
+			}
+			var sourceCommit string
+			if inputArgs["sourceCommit"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sourceCommit"]), &sourceCommit)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
+				}
+			}
+			var sshTimeout string
+			if inputArgs["sshTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService, failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)

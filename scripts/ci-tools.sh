@@ -5,7 +5,7 @@
 #
 #   actionlint       v1.7.12, lints .github/workflows/*.yml    (built from the Go module proxy)
 #   ShellCheck       actionlint runs it on every `run:` block    (Debian package, shellcheck)
-#   jq               the CI matrix filter ci/matrix.jq            (Debian package, jq)
+#   jq               CI steps and generators that read JSON       (Debian package, jq)
 #   go-pipeline      v0.18.1, Buildkite's pipeline parser, in     (Go module proxy: `go mod download`
 #                    ci/bkparse (a module of its own) that the      in ci/bkparse, so the test builds it
 #                    test builds                                    offline)
