@@ -9,15 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/doctor"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
 )
 
 // The run: blocks of build-templates.yml that decide something (runner switch, matrix and
 // full-catalogue flag, doctor's disk gate, job summary, release asset sizes) run here under bash as
 // GitHub runs them (bash --noprofile --norc -eo pipefail), with a fake `dagger` that prints what the
-// real module prints: the matrix from osdefs.CIMatrixJSON and doctor reports built with package plan.
+// real module prints: the matrix from osdefs.CIMatrixJSON and doctor reports built with package doctor.
 // So a field renamed in either breaks these tests, not a build on a runner.
 
 // stepRun is the run: block of the named step of a job in build-templates.yml.
@@ -183,10 +184,10 @@ func TestMatrixStepFullCatalogue(t *testing.T) {
 }
 
 // doctorNeed is doctor's disk estimate for one OS, as pipeline/doctor.go computes it: the installer
-// (3 GiB, 1 GiB for a disk image) plus plan.DiskNeed's share for the virtual disk.
+// (3 GiB, 1 GiB for a disk image) plus doctor.DiskNeed's share for the virtual disk.
 func doctorNeed(t *testing.T, d osdefs.Definition) int64 {
 	t.Helper()
-	size, err := plan.ParseSize(d.DiskSize)
+	size, err := doctor.ParseSize(d.DiskSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func doctorNeed(t *testing.T, d osdefs.Definition) int64 {
 	if d.DiskImage {
 		iso = 1 << 30
 	}
-	return plan.DiskNeed(size, iso)
+	return doctor.DiskNeed(size, iso)
 }
 
 // The doctor step fails the job, with the numbers, when the engine's disk is below doctor's estimate
@@ -206,10 +207,10 @@ func TestDoctorDiskGateStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	need := doctorNeed(t, d)
-	kvmOK := plan.KVMFinding(plan.KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 2})
-	noKVM := plan.KVMFinding(plan.KVMProbe{Arch: "x86_64", Detail: "no /dev/kvm"})
-	report := func(findings ...plan.Finding) string {
-		j, err := plan.NewReport("kvm", findings).JSON()
+	kvmOK := doctor.KVMFinding(accelerator.KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 2})
+	noKVM := doctor.KVMFinding(accelerator.KVMProbe{Arch: "x86_64", Detail: "no /dev/kvm"})
+	report := func(findings ...doctor.Finding) string {
+		j, err := doctor.NewReport("kvm", findings).JSON()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,10 +222,10 @@ func TestDoctorDiskGateStep(t *testing.T) {
 		ok     bool
 		want   []string
 	}{
-		{"too little", report(plan.PlatformFinding("x86_64"), kvmOK, plan.DiskFinding(14<<30, need)), false,
+		{"too little", report(doctor.PlatformFinding("x86_64"), kvmOK, doctor.DiskFinding(14<<30, need)), false,
 			[]string{"::error title=Not enough disk for rocky-9::engine disk: 14.0 GiB free, builds need about 33.0 GiB.", "docs/ci.md"}},
-		{"tight but enough", report(kvmOK, plan.DiskFinding(need+1<<30, need)), true, []string{"WARN\tengine disk"}},
-		{"plenty, no KVM", report(noKVM, plan.DiskFinding(100<<30, need)), true, []string{"::warning title=No KVM::"}},
+		{"tight but enough", report(kvmOK, doctor.DiskFinding(need+1<<30, need)), true, []string{"WARN\tengine disk"}},
+		{"plenty, no KVM", report(noKVM, doctor.DiskFinding(100<<30, need)), true, []string{"::warning title=No KVM::"}},
 		{"no disk finding", report(kvmOK), false, []string{`no "engine disk" finding`}},
 	} {
 		r := runStep(t, script, t.TempDir(), "OS_ID=rocky-9", "FAKE_DOCTOR="+tc.doctor)

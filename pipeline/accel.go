@@ -7,12 +7,12 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 )
 
 // kvmProbeScript boots a real kernel with a one-line init under -accel kvm and waits for its marker on
 // the serial console. Opening /dev/kvm proves nothing: nested or paravirtual KVM devices open fine and
-// then hang or crash stock guest kernels. Output: key=value lines for plan.ParseProbe.
+// then hang or crash stock guest kernels. Output: key=value lines for accelerator.ParseProbe.
 const kvmProbeScript = `
 echo "arch=$(uname -m)"
 if [ ! -c /dev/kvm ]; then
@@ -49,30 +49,30 @@ func probeImage(qemuVersion string) *dagger.Container {
 
 // probeKVM runs the probe. freshness keys the engine's cache: builds reuse a probe from the same
 // day, doctor always probes anew.
-func probeKVM(ctx context.Context, freshness string) (plan.KVMProbe, error) {
+func probeKVM(ctx context.Context, freshness string) (accelerator.KVMProbe, error) {
 	out, err := probeImage("").
 		WithEnvVariable("CST_PROBE", freshness).
 		WithExec([]string{"sh", "-c", kvmProbeScript}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
 		Stdout(ctx)
 	if err != nil {
-		return plan.KVMProbe{}, fmt.Errorf("KVM probe: %s", execMessage(err))
+		return accelerator.KVMProbe{}, fmt.Errorf("KVM probe: %s", execMessage(err))
 	}
-	return plan.ParseProbe(out)
+	return accelerator.ParseProbe(out)
 }
 
 // chooseAccel makes build's accelerator decision with the same probe doctor reports.
-func chooseAccel(ctx context.Context, requested string) (plan.Decision, plan.KVMProbe, error) {
-	if requested == plan.AccelTCG {
+func chooseAccel(ctx context.Context, requested string) (accelerator.Decision, accelerator.KVMProbe, error) {
+	if requested == accelerator.AccelTCG {
 		// No probe needed to emulate; it would only cost time.
-		return plan.Decision{Accel: plan.AccelTCG}, plan.KVMProbe{}, nil
+		return accelerator.Decision{Accel: accelerator.AccelTCG}, accelerator.KVMProbe{}, nil
 	}
-	if _, err := plan.ChooseAccel(requested, plan.KVMProbe{Boots: true}); err != nil {
-		return plan.Decision{}, plan.KVMProbe{}, err // unknown name: fail before probing
+	if _, err := accelerator.ChooseAccel(requested, accelerator.KVMProbe{Boots: true}); err != nil {
+		return accelerator.Decision{}, accelerator.KVMProbe{}, err // unknown name: fail before probing
 	}
 	probe, err := probeKVM(ctx, time.Now().UTC().Format("2006-01-02"))
 	if err != nil {
-		return plan.Decision{}, probe, err
+		return accelerator.Decision{}, probe, err
 	}
-	d, err := plan.ChooseAccel(requested, probe)
+	d, err := accelerator.ChooseAccel(requested, probe)
 	return d, probe, err
 }

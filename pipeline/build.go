@@ -10,8 +10,8 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/batch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
 )
 
 // buildOptions are build's knobs, shared with build-all.
@@ -165,7 +165,7 @@ func (m *CloudstackTemplates) BuildAll(
 	if _, _, err := chooseAccel(ctx, accel); err != nil {
 		return nil, err
 	}
-	outcomes := make([]plan.Outcome, len(defs))
+	outcomes := make([]batch.Outcome, len(defs))
 	dirs := make([]*dagger.Directory, len(defs))
 	var mu sync.Mutex
 	p := pool.New().WithMaxGoroutines(parallel)
@@ -173,7 +173,7 @@ func (m *CloudstackTemplates) BuildAll(
 		p.Go(func() {
 			t0 := time.Now()
 			dir, err := m.build(ctx, d, opts)
-			o := plan.Outcome{OS: d.ID, Duration: time.Since(t0), Err: err}
+			o := batch.Outcome{OS: d.ID, Duration: time.Since(t0), Err: err}
 			if err == nil {
 				o.Artifacts, err = dir.Entries(ctx)
 				o.Err = err
@@ -184,7 +184,7 @@ func (m *CloudstackTemplates) BuildAll(
 		})
 	}
 	p.Wait()
-	summary := plan.Summary(outcomes)
+	summary := batch.Summary(outcomes)
 	stageLogger("all").Info("build-all finished\n" + summary)
 	out := dag.Directory().WithNewFile("summary.txt", summary)
 	for i, o := range outcomes {
@@ -192,7 +192,7 @@ func (m *CloudstackTemplates) BuildAll(
 			out = out.WithDirectory(o.OS, dirs[i])
 		}
 	}
-	if _, failed := plan.Counts(outcomes); failed > 0 {
+	if _, failed := batch.Counts(outcomes); failed > 0 {
 		// Export what succeeded is not possible through a failing call; say where each failure is.
 		return out, fmt.Errorf("%d of %d builds failed:\n%s", failed, len(outcomes), summary)
 	}

@@ -11,9 +11,10 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
+	"github.com/cloudstack-templates/cloudstack-templates/doctor"
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
 )
 
 // privilegeScript proves a privileged exec really has root's powers (a rootless or user-namespaced
@@ -57,13 +58,13 @@ func (m *CloudstackTemplates) Doctor(
 	if err != nil {
 		return "", err
 	}
-	var findings []plan.Finding
+	var findings []doctor.Finding
 	probe, err := probeKVM(ctx, time.Now().UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return "", err
 	}
-	findings = append(findings, plan.PlatformFinding(probe.Arch), plan.KVMFinding(probe))
-	dec, _ := plan.ChooseAccel(plan.AccelAuto, probe)
+	findings = append(findings, doctor.PlatformFinding(probe.Arch), doctor.KVMFinding(probe))
+	dec, _ := accelerator.ChooseAccel(accelerator.AccelAuto, probe)
 
 	findings = append(findings, privilegeFinding(ctx))
 	findings = append(findings, m.diskFinding(ctx, defs))
@@ -74,21 +75,21 @@ func (m *CloudstackTemplates) Doctor(
 	findings = append(findings, reach...)
 	findings = append(findings, m.toolFinding(ctx), m.cacheFinding(ctx))
 
-	r := plan.NewReport(dec.Accel, findings)
+	r := doctor.NewReport(dec.Accel, findings)
 	if format == "json" {
 		return r.JSON()
 	}
 	return r.Table(), nil
 }
 
-func privilegeFinding(ctx context.Context) plan.Finding {
-	f := plan.Finding{Check: "privileged execs"}
+func privilegeFinding(ctx context.Context) doctor.Finding {
+	f := doctor.Finding{Check: "privileged execs"}
 	out, err := dag.Container().From(debianImage).
 		WithEnvVariable("CST_DOCTOR", time.Now().String()).
 		WithExec([]string{"sh", "-c", privilegeScript}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}).
 		Stdout(ctx)
 	if err != nil {
-		f.Status, f.Detail = plan.Fail, "a privileged exec failed: "+firstLineOf(execMessage(err))
+		f.Status, f.Detail = doctor.Fail, "a privileged exec failed: "+firstLineOf(execMessage(err))
 		f.Remedy = "run the engine as root with --privileged (Packer's QEMU needs it)"
 		return f
 	}
@@ -106,26 +107,26 @@ func privilegeFinding(ctx context.Context) plan.Finding {
 	caps, _ := strconv.ParseUint(capEff, 16, 64)
 	const sysAdmin = 1 << 21
 	if caps&sysAdmin != 0 && mountOK {
-		f.Status, f.Detail = plan.Pass, "root capabilities "+capEff+", can mount"
+		f.Status, f.Detail = doctor.Pass, "root capabilities "+capEff+", can mount"
 		return f
 	}
-	f.Status, f.Detail = plan.Fail, "privileged execs lack root's powers ("+out+"): the engine is rootless or user-namespaced"
+	f.Status, f.Detail = doctor.Fail, "privileged execs lack root's powers ("+out+"): the engine is rootless or user-namespaced"
 	f.Remedy = "run the engine as real root with --privileged"
 	return f
 }
 
-func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Definition) plan.Finding {
+func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Definition) doctor.Finding {
 	out, err := dag.Container().From(debianImage).
 		WithEnvVariable("CST_DOCTOR", time.Now().String()).
 		WithExec([]string{"df", "-B1", "--output=avail", "/"}).Stdout(ctx)
 	if err != nil {
-		return plan.Finding{Check: "engine disk", Status: plan.Fail, Detail: firstLineOf(execMessage(err))}
+		return doctor.Finding{Check: "engine disk", Status: doctor.Fail, Detail: firstLineOf(execMessage(err))}
 	}
 	fields := strings.Fields(out)
 	avail, _ := strconv.ParseInt(fields[len(fields)-1], 10, 64)
 	var need int64
 	for _, d := range defs {
-		size, err := plan.ParseSize(d.DiskSize)
+		size, err := doctor.ParseSize(d.DiskSize)
 		if err != nil {
 			continue
 		}
@@ -133,14 +134,14 @@ func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Def
 		if d.DiskImage {
 			iso = 1 << 30
 		}
-		if n := plan.DiskNeed(size, iso); n > need {
+		if n := doctor.DiskNeed(size, iso); n > need {
 			need = n
 		}
 	}
-	return plan.DiskFinding(avail, need)
+	return doctor.DiskFinding(avail, need)
 }
 
-func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition, mirror string, svc *dagger.Service) ([]plan.Finding, error) {
+func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition, mirror string, svc *dagger.Service) ([]doctor.Finding, error) {
 	c, err := m.fetchContainer(mirror, svc)
 	if err != nil {
 		return nil, err
@@ -155,12 +156,12 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 		}
 		urls = append(urls, urlOf{d.ID, d.File, "installer", p.URL}, urlOf{d.ID, d.File, "checksum file", p.ChecksumURL})
 	}
-	results := make([]plan.Finding, len(urls))
+	results := make([]doctor.Finding, len(urls))
 	p := pool.New().WithMaxGoroutines(4)
 	for i, u := range urls {
 		p.Go(func() {
 			out, err := c.WithExec([]string{"sh", "-c", reachScript, "reach", u.url}).Stdout(ctx)
-			f := plan.Finding{Check: fmt.Sprintf("%s %s", u.os, u.what)}
+			f := doctor.Finding{Check: fmt.Sprintf("%s %s", u.os, u.what)}
 			code := "000"
 			if err == nil {
 				if fs := strings.Fields(out); len(fs) == 2 {
@@ -169,12 +170,12 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 			}
 			switch {
 			case code == "200" || code == "206":
-				f.Status, f.Detail = plan.Pass, u.url+" reachable"
+				f.Status, f.Detail = doctor.Pass, u.url+" reachable"
 			case code == "000":
-				f.Status, f.Detail = plan.Fail, u.url+" unreachable (no HTTP answer within 15s)"
+				f.Status, f.Detail = doctor.Fail, u.url+" unreachable (no HTTP answer within 15s)"
 				f.Remedy = "check the engine's network or proxy, or serve the files from a mirror (--mirror)"
 			default:
-				f.Status, f.Detail = plan.Fail, u.url+" answered HTTP "+code
+				f.Status, f.Detail = doctor.Fail, u.url+" answered HTTP "+code
 				f.Remedy = "the vendor moved the file: update " + u.file + ", or use --mirror"
 				if mirror != "" {
 					f.Remedy = "the mirror does not serve this file (or refuses the credentials): copy the file there beside its checksum file, or check --mirror-auth"
@@ -187,30 +188,30 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 	return results, nil
 }
 
-func (m *CloudstackTemplates) toolFinding(ctx context.Context) plan.Finding {
+func (m *CloudstackTemplates) toolFinding(ctx context.Context) doctor.Finding {
 	out, err := qemuBase("").WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
-	f := plan.Finding{Check: "tools"}
+	f := doctor.Finding{Check: "tools"}
 	if err != nil {
-		f.Status, f.Detail = plan.Fail, "cannot install QEMU in a container: "+firstLineOf(execMessage(err))
+		f.Status, f.Detail = doctor.Fail, "cannot install QEMU in a container: "+firstLineOf(execMessage(err))
 		f.Remedy = "the engine must reach a Debian mirror (or a docker.io mirror with debian:bookworm-slim)"
 		return f
 	}
-	f.Status = plan.Pass
+	f.Status = doctor.Pass
 	f.Detail = fmt.Sprintf("packer %s and trivy %s (%s, on first use), QEMU %s", defaultPackerVersion, trivyVersion,
 		map[string]string{toolsRelease: "official releases, verified", toolsSource: "compiled from source"}[m.Tools],
 		strings.TrimPrefix(firstLineOf(out), "QEMU emulator version "))
 	return f
 }
 
-func (m *CloudstackTemplates) cacheFinding(ctx context.Context) plan.Finding {
+func (m *CloudstackTemplates) cacheFinding(ctx context.Context) doctor.Finding {
 	out, err := dag.Container().From(debianImage).
 		WithMountedCache("/cache", cacheVolume("iso")).
 		WithEnvVariable("CST_DOCTOR", time.Now().String()).
 		WithExec([]string{"sh", "-c", "cd /cache && find . -mindepth 3 -maxdepth 3 -type f ! -name '.*' -printf '%P %s\\n' | sort"}).
 		Stdout(ctx)
-	f := plan.Finding{Check: "cached installers", Status: plan.Pass}
+	f := doctor.Finding{Check: "cached installers", Status: doctor.Pass}
 	if err != nil {
-		f.Status, f.Detail = plan.Warn, "cannot read the ISO cache: "+firstLineOf(execMessage(err))
+		f.Status, f.Detail = doctor.Warn, "cannot read the ISO cache: "+firstLineOf(execMessage(err))
 		return f
 	}
 	var names []string

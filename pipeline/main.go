@@ -55,7 +55,7 @@ type CloudstackTemplates struct {
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!plan/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/"]
 	source *dagger.Directory,
 	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
 	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with

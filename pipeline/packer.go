@@ -9,9 +9,9 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/packerrun"
 	"golang.org/x/sync/errgroup"
@@ -31,7 +31,7 @@ type buildRequest struct {
 type packerResult struct {
 	output   *dagger.Directory
 	image    *dagger.File
-	accel    plan.Decision
+	accel    accelerator.Decision
 	iso      fetch.Plan
 	stages   []stageTime
 	packerV  string
@@ -79,7 +79,7 @@ func verifyGivenISO(ctx context.Context, iso *dagger.File, p fetch.Plan) error {
 
 // check rejects wrong arguments before anything slow starts.
 func (r buildRequest) check() error {
-	if _, err := plan.ChooseAccel(r.accel, plan.KVMProbe{Boots: true}); err != nil {
+	if _, err := accelerator.ChooseAccel(r.accel, accelerator.KVMProbe{Boots: true}); err != nil {
 		return err
 	}
 	if r.sshTimeout != "" {
@@ -222,7 +222,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 // typed before the build is stopped. An installer whose kernel line says "quiet" (Anaconda) may print
 // nothing until its stage 2 runs, which under TCG can take several minutes.
 func consoleTimeout(accel string) time.Duration {
-	if accel == plan.AccelKVM {
+	if accel == accelerator.AccelKVM {
 		return 5 * time.Minute
 	}
 	return 15 * time.Minute

@@ -9,8 +9,8 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
-	"github.com/cloudstack-templates/cloudstack-templates/plan"
 	"github.com/cloudstack-templates/cloudstack-templates/zone"
 	"golang.org/x/sync/errgroup"
 )
@@ -56,7 +56,7 @@ func (m *CloudstackTemplates) validate(ctx context.Context, image *dagger.File, 
 	})
 	g.Go(func() error {
 		gf := guestfsImage()
-		if accel != plan.AccelKVM {
+		if accel != accelerator.AccelKVM {
 			// libguestfs defaults to KVM with -cpu host; where KVM cannot run guests that aborts.
 			gf = gf.WithEnvVariable("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
 		}

@@ -1,8 +1,11 @@
-package plan
+// Package doctor judges whether an engine can build: its platform, KVM, free disk and tools, as
+// findings with a status, a detail and a remedy, reported as a table or JSON.
+package doctor
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"strings"
 	"text/tabwriter"
 )
@@ -82,23 +85,23 @@ func PlatformFinding(arch string) Finding {
 		f.Remedy = "the probe container did not report its architecture; check the engine"
 	default:
 		f.Status = Warn
-		f.Detail = arch + ": x86_64 guests run under full emulation, " + TCGSlowdown + " slower than KVM"
+		f.Detail = arch + ": x86_64 guests run under full emulation, " + accelerator.TCGSlowdown + " slower than KVM"
 		f.Remedy = "point _EXPERIMENTAL_DAGGER_RUNNER_HOST at an x86_64 engine with KVM (see docs/ci.md)"
 	}
 	return f
 }
 
-// KVMFinding judges the KVM probe; it agrees with ChooseAccel by construction.
-func KVMFinding(p KVMProbe) Finding {
+// KVMFinding judges the KVM probe; it agrees with accelerator.ChooseAccel by construction.
+func KVMFinding(p accelerator.KVMProbe) Finding {
 	f := Finding{Check: "kvm"}
 	switch {
 	case p.Boots:
 		f.Status, f.Detail = Pass, fmt.Sprintf("a test guest booted under KVM in %.1fs", p.Seconds)
 	case p.Device:
-		f.Status, f.Detail = Warn, "/dev/kvm is present but cannot run a guest ("+p.Detail+"): builds use TCG, "+TCGSlowdown+" slower"
+		f.Status, f.Detail = Warn, "/dev/kvm is present but cannot run a guest ("+p.Detail+"): builds use TCG, "+accelerator.TCGSlowdown+" slower"
 		f.Remedy = "use an engine host with working (non-nested or properly nested) KVM for speed; builds still work"
 	default:
-		f.Status, f.Detail = Warn, "no usable /dev/kvm ("+p.Detail+"): builds use TCG, "+TCGSlowdown+" slower"
+		f.Status, f.Detail = Warn, "no usable /dev/kvm ("+p.Detail+"): builds use TCG, "+accelerator.TCGSlowdown+" slower"
 		f.Remedy = "run the engine on an x86_64 host with /dev/kvm (for docker: --device /dev/kvm) for speed"
 	}
 	return f

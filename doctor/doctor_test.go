@@ -1,23 +1,24 @@
-package plan
+package doctor
 
 import (
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"strings"
 	"testing"
 )
 
 func TestKVMFindingAgreesWithChooseAccel(t *testing.T) {
-	probes := []KVMProbe{
+	probes := []accelerator.KVMProbe{
 		{Arch: "x86_64", Device: true, Boots: true, Seconds: 0.9},
 		{Arch: "x86_64", Device: true, Detail: "no sign of life within 15s"},
 		{Arch: "x86_64", Detail: "/dev/kvm is missing"},
 	}
 	for _, p := range probes {
 		f := KVMFinding(p)
-		d, err := ChooseAccel(AccelAuto, p)
+		d, err := accelerator.ChooseAccel(accelerator.AccelAuto, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (f.Status == Pass) != (d.Accel == AccelKVM) {
+		if (f.Status == Pass) != (d.Accel == accelerator.AccelKVM) {
 			t.Errorf("probe %+v: doctor says %s, build would use %s", p, f.Status, d.Accel)
 		}
 		if f.Status != Pass && (f.Remedy == "" || !strings.Contains(f.Detail, "TCG")) {

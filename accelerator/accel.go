@@ -1,6 +1,7 @@
-// Package plan holds the decisions the pipeline makes before it spends minutes on a build: which
-// accelerator to use, how to report a batch of builds. It is pure Go so every rule is unit-tested.
-package plan
+// Package accelerator decides, before a build spends minutes, which QEMU accelerator it uses: KVM only
+// where the engine's probe booted a real guest under it, TCG otherwise. Pure Go, so every rule is
+// unit-tested.
+package accelerator
 
 import (
 	"bufio"

@@ -1,4 +1,6 @@
-package plan
+// Package batch reports a batch of builds (build-all): one outcome per OS, the summary table and the
+// counts.
+package batch
 
 import (
 	"fmt"
