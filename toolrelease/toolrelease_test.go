@@ -242,6 +242,11 @@ func vendorMirror(t *testing.T, key *openpgp.Entity, tamper func(files map[strin
 		"/packer/1.9.4/packer_1.9.4_SHA256SUMS":      sums,
 		"/packer/1.9.4/packer_1.9.4_SHA256SUMS.sig":  sig.Bytes(),
 	}
+	return serveFiles(t, files, tamper)
+}
+
+// serveFiles serves files by URL path, as tamper leaves them.
+func serveFiles(t *testing.T, files map[string][]byte, tamper func(map[string][]byte)) *httptest.Server {
 	if tamper != nil {
 		tamper(files)
 	}
@@ -341,19 +346,7 @@ func trivyMirror(t *testing.T, ss *sigstoretest.Sigstore, identity string, tampe
 	for p, b := range ss.TrivyRelease(t, "0.68.2", identity, "https://token.actions.githubusercontent.com", []byte("#!/bin/sh\necho Version: 0.68.2\n")) {
 		files["/"+p] = b
 	}
-	if tamper != nil {
-		tamper(files)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return serveFiles(t, files, tamper)
 }
 
 // Trivy's release path end to end against a mirror laid out like GitHub's, with a virtual Sigstore
