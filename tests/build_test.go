@@ -107,7 +107,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 				t.Errorf("metadata lacks stage %q: %+v", s, md.Build.Stages)
 			}
 		}
-		if len(md.CloudStack) != 3 || md.Build.Tools["packer"] != "1.9.4" || md.Build.Tools["trivy"] != "0.57.1" {
+		if len(md.CloudStack) != 3 || md.Build.Tools["packer"] != "1.9.4" || md.Build.Tools["trivy"] != "0.68.2" {
 			t.Errorf("metadata cloudStack/tools: %+v %+v", md.CloudStack, md.Build.Tools)
 		}
 		for _, s := range md.Build.Stages {

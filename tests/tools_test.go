@@ -161,7 +161,7 @@ func TestTrivyFromReleaseMirror(t *testing.T) {
 	const signer = "https://github.com/cst-example/tools-mirror/.github/workflows/sign.yml@refs/heads/main"
 	ss := sigstoretest.New(t)
 	rootFile := filepath.Join(t.TempDir(), "trusted_root.json")
-	if err := os.WriteFile(rootFile, ss.TrustedRootJSON(t, true), 0o644); err != nil {
+	if err := os.WriteFile(rootFile, ss.TrustedRootJSON(t, false), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	dir := sigstoretest.TrivyReleaseDir(version)
