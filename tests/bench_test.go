@@ -175,12 +175,14 @@ func TestBenchmark(t *testing.T) {
 	allocated := allocatedBytes(t, rawImg)
 	_ = os.Remove(rawImg)
 	b.add(stats.NewFigure("raw disk, allocated", "MiB", []float64{float64(allocated) / (1 << 20)}).WithNote("%s virtual", d.DiskSize))
-	for _, f := range []string{".qcow2", ".vhd", ".ova"} {
-		st, err := os.Stat(filepath.Join(first, name+f))
+	// Every format the registry knows, as the build names its file (the VHD ships as .vhd.bz2).
+	for _, spec := range osdefs.Formats {
+		file := spec.FileName(name)
+		st, err := os.Stat(filepath.Join(first, file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.add(stats.NewFigure(strings.TrimPrefix(f, ".")+" artifact", "MiB", []float64{float64(st.Size()) / (1 << 20)}).
+		b.add(stats.NewFigure(strings.TrimPrefix(spec.Suffix, ".")+" artifact", "MiB", []float64{float64(st.Size()) / (1 << 20)}).
 			WithNote("%.0f%% of raw allocated", 100*float64(st.Size())/float64(allocated)))
 	}
 	b.finish()
