@@ -160,11 +160,17 @@ func (r *Runner) runCase(ctx context.Context, c Case, baseSize int64) (*caseRun,
 		UUID: newUUID(), Hostname: "cst-" + c.Name, PublicKey: pub,
 		Password: "Cst" + randomHex(8), UserData: userData(c), IPv4: guestIPv4,
 	}}
-	overlay := filepath.Join(dir, "root.qcow2")
-	newSize := baseSize + r.GrowBy
-	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", r.Image,
-		overlay, strconv.FormatInt(newSize, 10)).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("qemu-img create: %v: %s", err, out)
+	// The instance's root disk: an overlay of the template, as large as the offering.
+	newOverlay := func() error {
+		out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", r.Image,
+			filepath.Join(dir, "root.qcow2"), strconv.FormatInt(baseSize+r.GrowBy, 10)).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("qemu-img create: %v: %s", err, out)
+		}
+		return nil
+	}
+	if err := newOverlay(); err != nil {
+		return nil, err
 	}
 	var cdrom string
 	switch c.Source {
@@ -199,9 +205,8 @@ func (r *Runner) runCase(ctx context.Context, c Case, baseSize int64) (*caseRun,
 		// An emulation artifact, not the template's: see timerCheckPanic. One more boot, from a fresh
 		// overlay, and the report says so.
 		r.Logf("zone case %s: the guest kernel's timer check panicked under TCG (the emulated CPU fell behind its timer); booting once more", c.Name)
-		if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", r.Image,
-			overlay, strconv.FormatInt(newSize, 10)).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("qemu-img create: %v: %s", err, out)
+		if err := newOverlay(); err != nil {
+			return nil, err
 		}
 		if g, err = r.boot(ctx, cr, cdrom, "first-again"); err != nil {
 			return nil, err
