@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -97,24 +98,28 @@ func (m *CloudstackTemplates) auditConstructor() map[string]any {
 	return c
 }
 
-// auditInputs are a build's inputs for the log: the installer by the digest its signed checksum file
-// gave (when the build got that far), the checksum file and signature by location, and the embedded
-// install configuration, guest scripts and Packer template by digest.
+// auditInputs are a build's inputs for the log, from the same materials its provenance lists (the
+// installer by the digest its signed checksum file gave, when the build got that far; the checksum
+// file by location; the embedded install configuration, guest scripts and Packer template by digest),
+// with the signature's location beside them.
 func auditInputs(d osdefs.Definition, iso fetch.Plan) map[string]string {
 	in := map[string]string{}
-	if iso.Digest != "" {
-		in["installer:"+iso.FileName] = iso.Algorithm + ":" + iso.Digest
-		in["checksum-file"] = redact.URL(iso.ChecksumURL)
-		if iso.SignatureURL != "" {
-			in["signature"] = redact.URL(iso.SignatureURL)
-		}
-	}
-	emb, err := embeddedInputs(d)
+	mats, err := materials(d, iso)
 	if err != nil {
 		in["embedded"] = "unreadable: " + err.Error()
 	}
-	for name, sum := range emb {
-		in[name] = "sha256:" + sum
+	for _, m := range mats {
+		for alg, sum := range m.Digest {
+			if sum != "" {
+				in[m.Name] = alg + ":" + sum
+			}
+		}
+		if _, ok := in[m.Name]; !ok && m.URI != "" && iso.Digest != "" {
+			in[m.Name] = m.URI
+		}
+	}
+	if iso.Digest != "" && iso.SignatureURL != "" {
+		in["signature:"+path.Base(iso.SignatureURL)] = redact.URL(iso.SignatureURL)
 	}
 	return in
 }
