@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/iancoleman/strcase"
 )
 
 // Param is one argument of a module function, as the Dagger CLI spells it.
@@ -109,41 +111,12 @@ func params(ft *ast.FuncType) map[string]Param {
 	return out
 }
 
-// Kebab converts a Go identifier to the Dagger CLI's kebab-case the way Dagger does (strcase.ToKebab
-// of the GraphQL name): a word ends where the case changes, an acronym is one word (trivyDB ->
-// trivy-db, ISOUrl -> iso-url), and digits are a word of their own (qemu2Img -> qemu-2-img).
-func Kebab(s string) string {
-	var b strings.Builder
-	isUp := func(c byte) bool { return c >= 'A' && c <= 'Z' }
-	isLow := func(c byte) bool { return c >= 'a' && c <= 'z' }
-	isNum := func(c byte) bool { return c >= '0' && c <= '9' }
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		lc := c
-		if isUp(c) {
-			lc = c - 'A' + 'a'
-		}
-		if i+1 < len(s) {
-			n := s[i+1]
-			up, low, num := isUp(c), isLow(c), isNum(c)
-			if (up && (isLow(n) || isNum(n))) || (low && (isUp(n) || isNum(n))) || (num && (isUp(n) || isLow(n))) {
-				if up && isLow(n) && i > 0 && isUp(s[i-1]) {
-					b.WriteByte('-')
-				}
-				b.WriteByte(lc)
-				if low || num || isNum(n) {
-					b.WriteByte('-')
-				}
-				continue
-			}
-		}
-		if c == '_' || c == ' ' || c == '.' {
-			lc = '-'
-		}
-		b.WriteByte(lc)
-	}
-	return b.String()
-}
+// Kebab is the Dagger CLI's name for a Go or GraphQL identifier: strcase.ToKebab, the function the
+// CLI itself calls (cmd/dagger's cliName, with the same library version). An acronym is one word
+// (trivyDB -> trivy-db) and digits are a word of their own (qcow2Compression -> qcow-2-compression);
+// the CLI also normalizes every flag it is given through the same function, so --qcow2-compression
+// reaches the same argument.
+func Kebab(s string) string { return strcase.ToKebab(s) }
 
 // Call is one `dagger call` command line found in a file.
 type Call struct {
@@ -330,7 +303,8 @@ func flagName(a string) (name string, hasValue bool) {
 	if sub == nil {
 		return a, false
 	}
-	return sub[1], sub[2] != ""
+	// The CLI normalizes flag names (`--trivyDb`, `--qcow2-compression`) before it looks them up.
+	return Kebab(sub[1]), sub[2] != ""
 }
 
 func functionNames(m *Module) string { return keys(m.Functions) }

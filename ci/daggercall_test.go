@@ -29,6 +29,8 @@ func TestKebab(t *testing.T) {
 		{"ISOUrl", "iso-url"},
 		{"sshTimeout", "ssh-timeout"},
 		{"qemu2Img", "qemu-2-img"},
+		{"qcow2Compression", "qcow-2-compression"},
+		{"qcow2-compression", "qcow-2-compression"},
 		{"json", "json"},
 	} {
 		if got := Kebab(tc.in); got != tc.want {
@@ -121,7 +123,9 @@ func TestCheckCallRejects(t *testing.T) {
 		{"renamed function", `dagger call bild --os x`, false, `no function "bild"`},
 		{"unknown flag", `dagger call build --no-such-flag`, false, "no flag --no-such-flag"},
 		{"flag of another function", `dagger call build --os-filter all`, false, "no flag --os-filter"},
-		{"camelCase flag", `dagger call build --packerVersion 1.9.4`, false, "no flag --packerVersion"},
+		{"camelCase flag, which the CLI normalizes", `dagger call build --packerVersion 1.9.4`, true, ""},
+		{"digits kept in the word, which the CLI normalizes", `dagger call --qcow2-compression zstd build --os x`, true, ""},
+		{"unknown camelCase flag", `dagger call build --packerVersio 1.9.4`, false, "no flag --packer-versio"},
 		{"unknown flag before the function", `dagger call --sauce . build --os x`, false, "--sauce"},
 		{"missing value", `dagger call build --os`, false, "needs a value"},
 		{"no function", `dagger call --source .`, false, "no function named"},

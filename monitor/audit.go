@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
+	"github.com/iancoleman/strcase"
 )
 
 // The audit log is JSON lines, one Entry a build, appended and never rewritten. Each line carries the
@@ -263,17 +264,6 @@ func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// kebab turns the API's camelCase names (trivyDb, buildAll) into the CLI's (trivy-db, build-all).
-func kebab(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// kebab is the CLI's name for an API name (trivyDb -> trivy-db, buildAll -> build-all): the Dagger
+// CLI's own function, strcase.ToKebab, so the logged command line reads as `dagger call --help` does.
+func kebab(s string) string { return strcase.ToKebab(s) }

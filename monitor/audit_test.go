@@ -173,7 +173,7 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 }
 
 func TestKebab(t *testing.T) {
-	for in, want := range map[string]string{"build": "build", "buildAll": "build-all", "trivyDb": "trivy-db", "qcow2Compression": "qcow2-compression"} {
+	for in, want := range map[string]string{"build": "build", "buildAll": "build-all", "trivyDb": "trivy-db", "qcow2Compression": "qcow-2-compression", "trivyDB": "trivy-db"} {
 		if got := kebab(in); got != want {
 			t.Errorf("kebab(%q) = %q, want %q", in, got, want)
 		}
