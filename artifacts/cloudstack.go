@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
@@ -53,7 +54,7 @@ func NewRegisterTemplate(def osdefs.Definition, format osdefs.Format, artifact, 
 	if err := checkPlainName(artifact); err != nil {
 		problems = append(problems, "artifact: "+err.Error())
 	}
-	if !IsLowerHex(sha512hex, SHA512HexLen) {
+	if !checksum.IsLowerHex(sha512hex, checksum.SHA512HexLen) {
 		problems = append(problems, fmt.Sprintf("%q is not a lower-case SHA-512 hex digest", sha512hex))
 	}
 	if len(problems) > 0 {

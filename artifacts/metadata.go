@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -123,7 +124,7 @@ func (m Metadata) crossCheck() error {
 		}
 		byName[a.Name] = a
 		// The schema checks these too; repeated here so Go-built values are held to the same rule.
-		if !IsLowerHex(a.SHA256, SHA256HexLen) || !IsLowerHex(a.SHA512, SHA512HexLen) {
+		if !checksum.IsLowerHex(a.SHA256, checksum.SHA256HexLen) || !checksum.IsLowerHex(a.SHA512, checksum.SHA512HexLen) {
 			add("artifact %q: digests must be lower-case hex of 64 (sha256) and 128 (sha512) digits", a.Name)
 		}
 	}
@@ -255,7 +256,7 @@ func checkSumFile(dir, name, ext, want string) string {
 	if data == nil {
 		return ""
 	}
-	entries, err := ParseChecksumLines(string(data))
+	entries, err := checksum.ParseStrict(string(data))
 	if err != nil {
 		return fmt.Sprintf("%s%s: %v", name, ext, err)
 	}

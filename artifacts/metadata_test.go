@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -47,7 +48,7 @@ func sampleBuild(t *testing.T) (Metadata, string) {
 		}
 		m.CloudStack = append(m.CloudStack, rt)
 		for ext, hex := range map[string]string{".sha256": d.SHA256, ".sha512": d.SHA512} {
-			line, err := ChecksumLine(hex, name)
+			line, err := checksum.Line(hex, name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,11 +178,11 @@ func TestCheckArtifactsMismatches(t *testing.T) {
 		{"missing file", func(m *Metadata, dir string) { os.Remove(filepath.Join(dir, m.Artifacts[2].Name)) }, "no such file"},
 		{"metadata digest wrong", func(m *Metadata, dir string) { m.Artifacts[0].SHA512 = strings.Repeat("0", 128) }, "SHA-512"},
 		{"stale .sha256 file", func(m *Metadata, dir string) {
-			line, _ := ChecksumLine(strings.Repeat("0", 64), m.Artifacts[0].Name)
+			line, _ := checksum.Line(strings.Repeat("0", 64), m.Artifacts[0].Name)
 			os.WriteFile(filepath.Join(dir, m.Artifacts[0].Name+".sha256"), []byte(line), 0o644)
 		}, ".sha256 says"},
 		{"checksum file for another name", func(m *Metadata, dir string) {
-			line, _ := ChecksumLine(m.Artifacts[0].SHA512, "other")
+			line, _ := checksum.Line(m.Artifacts[0].SHA512, "other")
 			os.WriteFile(filepath.Join(dir, m.Artifacts[0].Name+".sha512"), []byte(line), 0o644)
 		}, "has no line for"},
 		{"no artifacts", func(m *Metadata, dir string) { m.Artifacts = nil }, "no artifacts"},

@@ -10,6 +10,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 )
 
 // ManifestEntry is one file of an OVF package and its SHA-256 (lower-case hex).
@@ -47,7 +49,7 @@ func ParseManifest(data []byte) (map[string]string, error) {
 			return nil, fmt.Errorf("manifest line %d: algorithm %q, only SHA256 is accepted", i+1, alg)
 		}
 		digest = strings.ToLower(digest)
-		if !IsLowerHex(digest, SHA256HexLen) {
+		if !checksum.IsLowerHex(digest, checksum.SHA256HexLen) {
 			return nil, fmt.Errorf("manifest line %d: %q is not a SHA-256 hex digest", i+1, digest)
 		}
 		if _, dup := out[name]; dup {

@@ -1,7 +1,6 @@
 package cloudstack
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
@@ -154,7 +154,7 @@ func NormalizeChecksum(s string) (string, error) {
 		alg, digest = canonicalAlgorithm(s[1:end]), s[end+1:]
 	}
 	digest = strings.ToLower(digest)
-	if _, err := hex.DecodeString(digest); err != nil || digest == "" {
+	if digest == "" || !checksum.IsLowerHex(digest, len(digest)) {
 		return "", invalidf("checksum %q: the digest is not hexadecimal", s)
 	}
 	if alg == "" {

@@ -21,6 +21,7 @@ func TestNormalizeChecksum(t *testing.T) {
 		{in: "{SHA-3}" + sha256Hex, errPart: "CloudStack supports"},
 		{in: "{SHA-512" + sha512Hex, errPart: "missing '}'"},
 		{in: "{SHA-512}xyz", errPart: "not hexadecimal"},
+		{in: "{SHA-512}abc", errPart: "128 hex digits, not 3"},
 		{in: "", errPart: "not hexadecimal"},
 		{in: strings.Repeat("a", 32), errPart: "write it as {SHA-512}<hex>"},
 	}

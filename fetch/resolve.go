@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
@@ -209,12 +210,12 @@ func (c *Client) ResolveSource(ctx context.Context, who Signer, src osdefs.Sourc
 	if src.Signing != osdefs.SigningNone {
 		p.Verified = "signature"
 	}
-	digest, err := osdefs.LookupChecksum(signed, p.Algorithm, p.FileName)
+	digest, err := checksum.Lookup(signed, p.Algorithm, p.FileName)
 	if err != nil {
 		return Plan{}, fmt.Errorf("checksum file %s: %w", sumsURL, err)
 	}
 	if pin := src.PinnedDigest; pin != "" {
-		want, err := osdefs.NormalizeDigest(p.Algorithm, pin)
+		want, err := checksum.Normalize(p.Algorithm, pin)
 		if err != nil {
 			return Plan{}, fmt.Errorf("pinned digest of %s (%s): %w", who.ID, who.File, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 )
 
@@ -66,7 +67,7 @@ func TestSources(t *testing.T) {
 				t.Error("Source.Note must say how the URL moves between releases")
 			}
 			if s.PinnedDigest != "" {
-				if got, err := NormalizeDigest(s.Algorithm, s.PinnedDigest); err != nil || got != s.PinnedDigest {
+				if got, err := checksum.Normalize(s.Algorithm, s.PinnedDigest); err != nil || got != s.PinnedDigest {
 					t.Errorf("PinnedDigest %q is not a lower-case %s digest: %v", s.PinnedDigest, s.Algorithm, err)
 				}
 			}

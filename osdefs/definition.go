@@ -7,7 +7,10 @@ package osdefs
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
+
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 )
 
 // Signing says how a vendor authenticates its checksum file.
@@ -33,7 +36,8 @@ type Source struct {
 	URL string
 	// ChecksumURL is the vendor's checksum file listing the ISO's digest.
 	ChecksumURL string
-	// Algorithm is the digest algorithm of the checksum file: "sha256" or "sha512".
+	// Algorithm is the digest algorithm of the checksum file, one of checksum.Algorithms ("sha256" or
+	// "sha512").
 	Algorithm string
 	// Signing is how the checksum file is authenticated.
 	Signing Signing
@@ -142,7 +146,7 @@ func (d Definition) Validate() error {
 	req(d.Version != "", "Version must be set")
 	req(strings.HasPrefix(d.Source.URL, "http://") || strings.HasPrefix(d.Source.URL, "https://"), "Source.URL must be http(s)")
 	req(strings.HasPrefix(d.Source.ChecksumURL, "http://") || strings.HasPrefix(d.Source.ChecksumURL, "https://"), "Source.ChecksumURL must be http(s)")
-	req(d.Source.Algorithm == "sha256" || d.Source.Algorithm == "sha512", "Source.Algorithm must be sha256 or sha512")
+	req(slices.Contains(checksum.Algorithms(), d.Source.Algorithm), "Source.Algorithm must be "+strings.Join(checksum.Algorithms(), " or "))
 	switch d.Source.Signing {
 	case SigningNone:
 		req(d.Source.PinnedDigest != "" || d.Fixture, "unsigned sources must pin their digest (only local fixtures may not)")

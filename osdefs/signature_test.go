@@ -11,6 +11,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 )
 
 // The vendors' published fingerprints of the embedded keys:
@@ -194,7 +196,7 @@ func TestVerifyClearsigned(t *testing.T) {
 				if err != nil {
 					t.Fatalf("verify: %v", err)
 				}
-				got, err := LookupChecksum(body, "sha256", s.file)
+				got, err := checksum.Lookup(body, "sha256", s.file)
 				if err != nil || got != s.digest {
 					t.Fatalf("signed body gives %q, %v; want %s", got, err, s.digest)
 				}
@@ -301,7 +303,7 @@ func TestSignedChecksumsCrafted(t *testing.T) {
 			if err != nil {
 				t.Fatalf("verify: %v", err)
 			}
-			got, err := LookupChecksum(text, "sha256", "a.iso")
+			got, err := checksum.Lookup(text, "sha256", "a.iso")
 			if err != nil || got != good {
 				t.Fatalf("signed text gives %q, %v; want the signed digest %s", got, err, good)
 			}
@@ -326,8 +328,8 @@ func TestSignedChecksumsDashEscaped(t *testing.T) {
 	if !bytes.HasPrefix(text, []byte("-----BEGIN PGP SIGNED MESSAGE----- is not")) {
 		t.Fatalf("plaintext %q does not start with the unescaped line", text)
 	}
-	if got, err := LookupChecksum(text, "sha256", "a.iso"); err != nil || got != good {
-		t.Fatalf("LookupChecksum = %q, %v", got, err)
+	if got, err := checksum.Lookup(text, "sha256", "a.iso"); err != nil || got != good {
+		t.Fatalf("checksum.Lookup = %q, %v", got, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"dagger/cloudstack-templates/internal/dagger"
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
@@ -43,7 +44,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if o.sourceCommit == "" {
 		o.sourceCommit = "unknown"
 	}
-	if !artifacts.IsLowerHex(o.sourceCommit, 40) && !artifacts.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
+	if !checksum.IsLowerHex(o.sourceCommit, 40) && !checksum.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
 		return nil, fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", o.sourceCommit)
 	}
 	if _, err := zoneSkips(o.skipZoneCases); err != nil {
@@ -237,11 +238,11 @@ func describeArtifact(ctx context.Context, f *dagger.File, name string, spec osd
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, fmt.Errorf("%s: %w", name, err)
 	}
-	line256, err := artifacts.ChecksumLine(s256, name)
+	line256, err := checksum.Line(s256, name)
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, err
 	}
-	line512, err := artifacts.ChecksumLine(s512, name)
+	line512, err := checksum.Line(s512, name)
 	if err != nil {
 		return artifacts.Artifact{}, checksumFiles{}, err
 	}

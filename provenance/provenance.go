@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 )
 
 // The statement's fixed identifiers (in-toto Statement v1, SLSA provenance v1).
@@ -105,7 +105,7 @@ func New(in Input) (Statement, error) {
 		if err := checkName(name); err != nil {
 			return Statement{}, err
 		}
-		if !artifacts.IsLowerHex(sum, artifacts.SHA256HexLen) {
+		if !checksum.IsLowerHex(sum, checksum.SHA256HexLen) {
 			return Statement{}, fmt.Errorf("provenance: %s: %q is not a SHA-256", name, sum)
 		}
 		st.Subject = append(st.Subject, Subject{Name: name, Digest: DigestSet{"sha256": sum}})
@@ -198,19 +198,18 @@ func checkName(name string) error {
 }
 
 // ParseSums reads `sha256sum` output for files listed relative to the export ("./a/b" or "a/b"),
-// with the project's one checksum-line parser; every digest must be a SHA-256.
+// with the project's one checksum-line grammar, which drops the "./"; every digest must be a SHA-256.
 func ParseSums(out string) (map[string]string, error) {
-	entries, err := artifacts.ParseChecksumLines(out)
+	entries, err := checksum.ParseStrict(out)
 	if err != nil {
 		return nil, err
 	}
 	files := map[string]string{}
 	for _, e := range entries {
-		name := strings.TrimPrefix(e.Name, "./")
-		if len(e.Digest) != artifacts.SHA256HexLen || name == "" {
-			return nil, fmt.Errorf("sha256sum output: %q is not a SHA-256 of a named file", e.Digest+"  "+e.Name)
+		if len(e.Digest) != checksum.SHA256HexLen {
+			return nil, fmt.Errorf("sha256sum output line %d: %q is not a SHA-256 of a named file", e.Line, e.Text)
 		}
-		files[name] = e.Digest
+		files[e.Name] = e.Digest
 	}
 	return files, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/bench/stats"
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/packerrun"
@@ -515,7 +516,7 @@ func rawPacker(t *testing.T, d osdefs.Definition, iso, sums string) rawResult {
 	}
 	raw, err := os.ReadFile(sums)
 	must(err)
-	digest, err := osdefs.LookupChecksum(raw, "sha256", filepath.Base(iso))
+	digest, err := checksum.Lookup(raw, "sha256", filepath.Base(iso))
 	must(err)
 	args = append(args, "-var", "iso_checksum=sha256:"+digest, osdefs.TemplateFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)

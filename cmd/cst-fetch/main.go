@@ -35,6 +35,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
@@ -235,7 +236,7 @@ func execute(ctx context.Context, cmd string, o *options, stderr io.Writer, secr
 		}
 		return plan.Redacted(), nil
 	case "download":
-		if plan.Digest, err = osdefs.NormalizeDigest(plan.Algorithm, o.digest); err != nil {
+		if plan.Digest, err = checksum.Normalize(plan.Algorithm, o.digest); err != nil {
 			return nil, fmt.Errorf("--digest: %w", err)
 		}
 		return download(ctx, client, plan, o.cache, o.out, o.digestFrom)
