@@ -73,6 +73,15 @@ type Decision struct {
 // TCGSlowdown is the rough cost of software emulation against KVM for an OS install, for messages.
 const TCGSlowdown = "5-20x"
 
+// Check refuses a name that is not an accelerator, before anything probes or builds.
+func Check(requested string) error {
+	switch strings.ToLower(strings.TrimSpace(requested)) {
+	case AccelAuto, "", AccelKVM, AccelTCG:
+		return nil
+	}
+	return fmt.Errorf("unknown accelerator %q: choose auto, kvm or tcg", requested)
+}
+
 // ChooseAccel turns the requested accelerator into the one to use. auto takes KVM only when the
 // probe booted a guest with it; kvm where KVM cannot run a guest fails at once instead of timing
 // out twenty minutes later.
@@ -98,7 +107,7 @@ func ChooseAccel(requested string, p KVMProbe) (Decision, error) {
 		}
 		return d, nil
 	}
-	return Decision{}, fmt.Errorf("unknown accelerator %q: choose auto, kvm or tcg", requested)
+	return Decision{}, Check(requested)
 }
 
 func (p KVMProbe) reason() string {

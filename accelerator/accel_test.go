@@ -70,3 +70,20 @@ func TestChooseAccel(t *testing.T) {
 		})
 	}
 }
+
+func TestCheck(t *testing.T) {
+	for _, tt := range []struct {
+		requested string
+		ok        bool
+	}{
+		{"auto", true}, {"", true}, {"KVM", true}, {" tcg ", true}, {"hvf", false}, {"kvm,tcg", false},
+	} {
+		err := Check(tt.requested)
+		if tt.ok != (err == nil) {
+			t.Errorf("Check(%q) = %v, want ok=%v", tt.requested, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "choose auto, kvm or tcg") {
+			t.Errorf("Check(%q) error %q does not list the choices", tt.requested, err)
+		}
+	}
+}

@@ -46,8 +46,11 @@ func TestModuleFunctions(t *testing.T) {
 	if _, ok := m.Functions["new"]; ok {
 		t.Error("New is the constructor, not a function")
 	}
-	if _, ok := m.Constructor["source"]; !ok {
-		t.Errorf("New has no source argument: constructor flags %s", keys(m.Constructor))
+	// What every build shares is the module's configuration, given once before the function.
+	for _, f := range []string{"source", "accel", "packer-version", "qemu-version", "mirror", "mirror-service", "trivy-db", "source-commit"} {
+		if _, ok := m.Constructor[f]; !ok {
+			t.Errorf("New has no --%s argument: constructor flags %s", f, keys(m.Constructor))
+		}
 	}
 	for _, tc := range []struct {
 		fn    string
@@ -55,8 +58,8 @@ func TestModuleFunctions(t *testing.T) {
 		bools []string
 	}{
 		{"list", []string{"format"}, nil},
-		{"build", []string{"os", "formats", "packer-version", "qemu-version", "skip-validation", "source-commit"}, []string{"skip-validation"}},
-		{"build-all", []string{"os-filter", "trivy-db", "parallel"}, []string{"skip-validation", "skip-scan"}},
+		{"build", []string{"os", "formats", "skip-validation", "fail-on", "iso"}, []string{"skip-validation"}},
+		{"build-all", []string{"os-filter", "parallel"}, []string{"skip-validation", "skip-scan"}},
 	} {
 		fn, ok := m.Functions[tc.fn]
 		if !ok {
@@ -115,17 +118,18 @@ func TestCheckCallRejects(t *testing.T) {
 		ok        bool
 		errHas    string
 	}{
-		{"valid build", `dagger call build --os x --skip-validation="$SKIP_VALIDATION" --source-commit abc export --path out/x`, true, ""},
+		{"valid build", `dagger call --source-commit abc build --os x --skip-validation="$SKIP_VALIDATION" export --path out/x`, true, ""},
+		{"module flag after the function", `dagger call build --os x --source-commit abc`, false, "no flag --source-commit"},
 		{"valid bool without value", `dagger call build --os x --skip-scan --formats qcow2 export --path out`, true, ""},
 		{"valid list", `dagger call list --format json`, true, ""},
-		{"valid constructor flag", `dagger call --source=. build-all --os-filter all --trivy-db ./db export --path out`, true, ""},
-		{"valid chained core call", `dagger call toolchain --packer-version 1.9.4 with-exec --args packer,version stdout`, true, ""},
+		{"valid constructor flag", `dagger call --source=. --trivy-db ./db build-all --os-filter all export --path out`, true, ""},
+		{"valid chained core call", `dagger call --packer-version 1.9.4 toolchain with-exec --args packer,version stdout`, true, ""},
 		{"renamed function", `dagger call bild --os x`, false, `no function "bild"`},
 		{"unknown flag", `dagger call build --no-such-flag`, false, "no flag --no-such-flag"},
 		{"flag of another function", `dagger call build --os-filter all`, false, "no flag --os-filter"},
-		{"camelCase flag, which the CLI normalizes", `dagger call build --packerVersion 1.9.4`, true, ""},
+		{"camelCase flag, which the CLI normalizes", `dagger call --packerVersion 1.9.4 build --skipScan`, true, ""},
 		{"digits kept in the word, which the CLI normalizes", `dagger call --qcow2-compression zstd build --os x`, true, ""},
-		{"unknown camelCase flag", `dagger call build --packerVersio 1.9.4`, false, "no flag --packer-versio"},
+		{"unknown camelCase flag", `dagger call build --skipScans`, false, "no flag --skip-scans"},
 		{"unknown flag before the function", `dagger call --sauce . build --os x`, false, "--sauce"},
 		{"missing value", `dagger call build --os`, false, "needs a value"},
 		{"no function", `dagger call --source .`, false, "no function named"},

@@ -201,7 +201,8 @@ func TestBuildkiteParser(t *testing.T) {
 			keys[s.Key] = true
 			lines := strings.Split(s.Command, "\n")
 			if lines[0] != "rm -rf out" || lines[len(lines)-1] != "ls -lR out" ||
-				!strings.Contains(s.Command, "dagger call --actor \"$BUILDKITE_BUILD_CREATOR\" --origin \"$BUILDKITE_BUILD_URL\" \\\n  build --os \"$OS_ID\"") ||
+				!strings.Contains(s.Command, "dagger call --actor \"$BUILDKITE_BUILD_CREATOR\" --origin \"$BUILDKITE_BUILD_URL\" \\\n") ||
+				!strings.Contains(s.Command, "--source-commit \"$BUILDKITE_COMMIT\" \\\n  build --os \"$OS_ID\"") ||
 				!strings.Contains(s.Command, `export --path "out/$OS_ID"`) || strings.Contains(s.Command, ids[i]) {
 				t.Errorf("step %d runs %q, want the fixed build command with $OS_ID", i, s.Command)
 			}
@@ -414,7 +415,8 @@ func TestGitLabCILocal(t *testing.T) {
 		}
 		build, _ := parseYAML(t, "child --preview", []byte(out))["build"].(map[string]any)
 		script := strings.Join(shellStrings(build["script"]), "\n")
-		if !strings.Contains(script, `dagger call --actor "$GITLAB_USER_LOGIN" --origin "$CI_JOB_URL" build --os "$OS"`) || build["stage"] != "build" || build["timeout"] != "3h" ||
+		if !strings.Contains(script, `dagger call --actor "$GITLAB_USER_LOGIN" --origin "$CI_JOB_URL" --packer-version "$PACKER_VERSION"`) ||
+			!strings.Contains(script, `--source-commit "$CI_COMMIT_SHA" build --os "$OS"`) || build["stage"] != "build" || build["timeout"] != "3h" ||
 			!strings.Contains(strings.Join(shellStrings(build["after_script"]), "\n"), `dagger call audit export --path "records/$OS/audit.jsonl"`) {
 			t.Errorf("child build job (after extends .cst-build) = %v", build)
 		}

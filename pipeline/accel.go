@@ -66,7 +66,7 @@ func chooseAccel(ctx context.Context, requested string) (accelerator.Decision, a
 		// No probe needed to emulate; it would only cost time.
 		return accelerator.Decision{Accel: accelerator.AccelTCG}, accelerator.KVMProbe{}, nil
 	}
-	if _, err := accelerator.ChooseAccel(requested, accelerator.KVMProbe{Boots: true}); err != nil {
+	if err := accelerator.Check(requested); err != nil {
 		return accelerator.Decision{}, accelerator.KVMProbe{}, err // unknown name: fail before probing
 	}
 	probe, err := probeKVM(ctx, time.Now().UTC().Format("2006-01-02"))

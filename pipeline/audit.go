@@ -47,7 +47,7 @@ func checkAuditIdentity(actor, origin string) error {
 
 // auditObjectArgs are the functions' arguments that are engine objects, by name, with their type:
 // the log records what they are, never their IDs. (An ID of an undeclared one is caught by its shape.)
-var auditObjectArgs = map[string]string{"mirrorService": "Service", "trivyDb": "Directory", "iso": "File"}
+var auditObjectArgs = map[string]string{"iso": "File"}
 
 // auditCall reads the call the engine is serving: its function and arguments, redacted.
 func auditCall(ctx context.Context) (string, map[string]any, error) {
@@ -81,12 +81,17 @@ func auditCall(ctx context.Context) (string, map[string]any, error) {
 
 // auditConstructor is the constructor's arguments that were set, redacted like a call's.
 func (m *CloudstackTemplates) auditConstructor() map[string]any {
-	c := map[string]any{"tools": m.Tools, "qcow2Compression": m.Qcow2Compression}
+	c := map[string]any{"tools": m.Tools, "qcow2Compression": m.Qcow2Compression, "accel": m.Accel,
+		"packerVersion": m.PackerVersion, "sourceCommit": m.SourceCommit}
 	set := func(name string, on bool, v any) {
 		if on {
 			c[name] = v
 		}
 	}
+	set("qemuVersion", m.QemuVersion != "", m.QemuVersion)
+	set("mirror", m.Mirror != "", redact.URL(m.Mirror))
+	set("mirrorService", m.MirrorService != nil, "<Service>")
+	set("trivyDb", m.TrivyDB != nil, "<Directory>")
 	set("mirrorAuth", m.MirrorAuth != nil, "<secret>")
 	set("toolsMirror", m.ToolsMirror != "", redact.URL(m.ToolsMirror))
 	set("toolsMirrorService", m.ToolsMirrorService != nil, "<Service>")

@@ -14,19 +14,13 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
-// buildOptions are build's knobs, shared with build-all.
+// buildOptions are what build and build-all take per call; what every build shares (accelerator,
+// tool versions, mirror, Trivy DB, source commit) is the module's, from its constructor.
 type buildOptions struct {
 	formats        string
-	accel          string
-	packerVersion  string
-	qemuVersion    string
 	skipValidation bool
 	skipScan       bool
-	mirror         string
-	mirrorService  *dagger.Service
 	failOn         string
-	trivyDB        *dagger.Directory
-	sourceCommit   string
 	sshTimeout     string
 	skipZoneCases  []string
 	iso            *dagger.File
@@ -43,15 +37,6 @@ func (m *CloudstackTemplates) Build(
 	// Output formats, comma-separated (qcow2, vhd, ova), or all. CI passes $PACKER_FORMAT.
 	// +default="all"
 	formats string,
-	// QEMU accelerator: auto (KVM only where it can run guests, else TCG), kvm or tcg.
-	// +default="auto"
-	accel string,
-	// Packer version to build and run. CI passes $PACKER_VERSION.
-	// +default="1.9.4"
-	packerVersion string,
-	// Debian package version of QEMU to pin; empty takes the current one. CI passes $QEMU_VERSION.
-	// +optional
-	qemuVersion string,
 	// Skip the validation stage (offline inspection and boot test). CI passes $SKIP_VALIDATION.
 	// +optional
 	skipValidation bool,
@@ -59,23 +44,10 @@ func (m *CloudstackTemplates) Build(
 	// vulnerability DB nor a --trivy-db copy.
 	// +optional
 	skipScan bool,
-	// Flat mirror URL that replaces the vendor location (see fetch-iso).
-	// +optional
-	mirror string,
-	// Service answering for the mirror's host name, e.g. tcp://localhost:8383 (see fetch-iso).
-	// +optional
-	mirrorService *dagger.Service,
 	// Fail the build when the scan finds a vulnerability of this severity or worse: CRITICAL, HIGH,
 	// MEDIUM, LOW, UNKNOWN, or NONE to only report.
 	// +default="CRITICAL"
 	failOn string,
-	// A Trivy vulnerability DB directory (holding db/trivy.db and db/metadata.json) for air-gapped
-	// engines; by default the DB is downloaded into a cache volume.
-	// +optional
-	trivyDb *dagger.Directory,
-	// Source revision recorded in the metadata (CI passes the commit SHA).
-	// +optional
-	sourceCommit string,
 	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
 	// +optional
 	sshTimeout string,
@@ -92,9 +64,8 @@ func (m *CloudstackTemplates) Build(
 	if err != nil {
 		return nil, err
 	}
-	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, iso}
-	return m.build(ctx, d, opts)
+	return m.build(ctx, d, buildOptions{formats: formats, skipValidation: skipValidation, skipScan: skipScan,
+		failOn: failOn, sshTimeout: sshTimeout, skipZoneCases: skipZoneCases, iso: iso})
 }
 
 // Build several OSes' templates at once, bounded by --parallel. One OS failing does not stop or hide
@@ -114,36 +85,15 @@ func (m *CloudstackTemplates) BuildAll(
 	// Output formats, comma-separated (qcow2, vhd, ova), or all.
 	// +default="all"
 	formats string,
-	// QEMU accelerator: auto, kvm or tcg.
-	// +default="auto"
-	accel string,
-	// Packer version to build and run.
-	// +default="1.9.4"
-	packerVersion string,
-	// Debian package version of QEMU to pin; empty takes the current one.
-	// +optional
-	qemuVersion string,
 	// Skip the validation stage.
 	// +optional
 	skipValidation bool,
 	// Skip the Trivy scan.
 	// +optional
 	skipScan bool,
-	// Flat mirror URL that replaces the vendor locations.
-	// +optional
-	mirror string,
-	// Service answering for the mirror's host name.
-	// +optional
-	mirrorService *dagger.Service,
 	// Severity at which the scan fails a build (or NONE).
 	// +default="CRITICAL"
 	failOn string,
-	// A Trivy vulnerability DB directory for air-gapped engines.
-	// +optional
-	trivyDb *dagger.Directory,
-	// Source revision recorded in the metadata.
-	// +optional
-	sourceCommit string,
 	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
 	// +optional
 	sshTimeout string,
@@ -159,10 +109,10 @@ func (m *CloudstackTemplates) BuildAll(
 	if parallel < 1 {
 		return nil, fmt.Errorf("--parallel must be at least 1, got %d", parallel)
 	}
-	opts := buildOptions{formats, accel, packerVersion, qemuVersion, skipValidation, skipScan, mirror, mirrorService,
-		failOn, trivyDb, sourceCommit, sshTimeout, skipZoneCases, nil}
+	opts := buildOptions{formats: formats, skipValidation: skipValidation, skipScan: skipScan, failOn: failOn,
+		sshTimeout: sshTimeout, skipZoneCases: skipZoneCases}
 	// Decide the accelerator once, before the fan-out, so parallel builds share one probe.
-	if _, _, err := chooseAccel(ctx, accel); err != nil {
+	if _, _, err := chooseAccel(ctx, m.Accel); err != nil {
 		return nil, err
 	}
 	outcomes := make([]batch.Outcome, len(defs))

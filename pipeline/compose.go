@@ -38,20 +38,13 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if err != nil {
 		return nil, fmt.Errorf("--fail-on: %w", err)
 	}
-	if o.skipScan && o.trivyDB != nil {
+	if o.skipScan && m.TrivyDB != nil {
 		return nil, fmt.Errorf("--skip-scan and --trivy-db contradict each other: drop one")
-	}
-	if o.sourceCommit == "" {
-		o.sourceCommit = "unknown"
-	}
-	if !checksum.IsLowerHex(o.sourceCommit, 40) && !checksum.IsLowerHex(o.sourceCommit, 64) && o.sourceCommit != "unknown" {
-		return nil, fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", o.sourceCommit)
 	}
 	if _, err := zoneSkips(o.skipZoneCases); err != nil {
 		return nil, err
 	}
-	req := buildRequest{def: d, iso: o.iso, accel: o.accel, mirror: o.mirror, mirrorService: o.mirrorService,
-		packerVersion: o.packerVersion, qemuVersion: o.qemuVersion, sshTimeout: o.sshTimeout}
+	req := buildRequest{def: d, iso: o.iso, sshTimeout: o.sshTimeout}
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -68,7 +61,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 			if pr != nil {
 				iso = pr.iso
 			}
-			_ = m.afterBuild(ctx, log, d, rec, iso, map[string]string{"packer": o.packerVersion, "qemu": o.qemuVersion, "trivy": trivyVersionIf(!o.skipScan)}, nil)
+			_ = m.afterBuild(ctx, log, d, rec, iso, map[string]string{"packer": m.PackerVersion, "qemu": m.QemuVersion, "trivy": trivyVersionIf(!o.skipScan)}, nil)
 		}
 	}()
 	stopPrewarm := prewarm(ctx, log, m.laterStageTools(!o.skipValidation, !o.skipScan))
@@ -114,7 +107,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if !o.skipScan {
 		g.Go(func() error {
 			return stage("scan", func() error {
-				r, err := m.scan(gctx, pr.image, o.failOn, o.trivyDB)
+				r, err := m.scan(gctx, pr.image, threshold)
 				if err != nil {
 					return err
 				}
@@ -181,7 +174,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	}
 
 	mdDoc, md, err := metadata(d, metadataInput{
-		name: name, started: started, sourceCommit: o.sourceCommit, accel: pr.accel.Accel,
+		name: name, started: started, sourceCommit: m.SourceCommit, accel: pr.accel.Accel,
 		tools:  map[string]string{"packer": pr.packerV, "qemu": pr.qemuV, "trivy": trivyVersionIf(!o.skipScan)},
 		stages: clock.recorded(), artifacts: records, scan: scanSummary, formats: formats, proven: proven,
 	})

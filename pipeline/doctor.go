@@ -41,12 +41,6 @@ func (m *CloudstackTemplates) Doctor(
 	// Only check what this OS needs (an ID or alias); default: every vendor OS (fixtures only when named).
 	// +optional
 	os string,
-	// Flat mirror URL to check instead of the vendor locations.
-	// +optional
-	mirror string,
-	// Service answering for the mirror's host name, e.g. tcp://localhost:8383.
-	// +optional
-	mirrorService *dagger.Service,
 	// Output format: table (for people) or json (for machines).
 	// +default="table"
 	format string,
@@ -68,7 +62,7 @@ func (m *CloudstackTemplates) Doctor(
 
 	findings = append(findings, privilegeFinding(ctx))
 	findings = append(findings, m.diskFinding(ctx, defs))
-	reach, err := m.reachFindings(ctx, defs, mirror, mirrorService)
+	reach, err := m.reachFindings(ctx, defs)
 	if err != nil {
 		return "", err
 	}
@@ -141,12 +135,9 @@ func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Def
 	return doctor.DiskFinding(avail, need)
 }
 
-func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition, mirror string, svc *dagger.Service) ([]doctor.Finding, error) {
-	c, err := m.fetchContainer(mirror, svc)
-	if err != nil {
-		return nil, err
-	}
-	c = aptInstall(c, "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
+func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition) ([]doctor.Finding, error) {
+	mirror := m.Mirror
+	c := aptInstall(m.fetchContainer(), "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
 	type urlOf struct{ os, file, what, url string }
 	var urls []urlOf
 	for _, d := range defs {
@@ -189,7 +180,7 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 }
 
 func (m *CloudstackTemplates) toolFinding(ctx context.Context) doctor.Finding {
-	out, err := qemuBase("").WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
+	out, err := qemuBase(m.QemuVersion).WithExec([]string{"qemu-system-x86_64", "--version"}).Stdout(ctx)
 	f := doctor.Finding{Check: "tools"}
 	if err != nil {
 		f.Status, f.Detail = doctor.Fail, "cannot install QEMU in a container: "+firstLineOf(execMessage(err))
@@ -197,7 +188,7 @@ func (m *CloudstackTemplates) toolFinding(ctx context.Context) doctor.Finding {
 		return f
 	}
 	f.Status = doctor.Pass
-	f.Detail = fmt.Sprintf("packer %s and trivy %s (%s, on first use), QEMU %s", defaultPackerVersion, trivyVersion,
+	f.Detail = fmt.Sprintf("packer %s and trivy %s (%s, on first use), QEMU %s", m.PackerVersion, trivyVersion,
 		map[string]string{toolsRelease: "official releases, verified", toolsSource: "compiled from source"}[m.Tools],
 		strings.TrimPrefix(firstLineOf(out), "QEMU emulator version "))
 	return f

@@ -108,28 +108,22 @@ func checkTools(tools string, c toolsMirrorConfig) error {
 }
 
 // toolBinary is the build's copy of a tool, as --tools says.
-func (m *CloudstackTemplates) toolBinary(name, version string) (*dagger.File, error) {
+func (m *CloudstackTemplates) toolBinary(name string) (*dagger.File, error) {
 	switch name {
 	case "packer":
-		if version == "" {
-			version = defaultPackerVersion
-		}
-		return m.packerBinary(version), nil
+		return m.packerBinary(), nil
 	case "trivy":
-		if version != "" && strings.TrimPrefix(version, "v") != trivyVersion {
-			return nil, fmt.Errorf("trivy %s: the module scans with trivy %s only", version, trivyVersion)
-		}
 		return m.trivyBinary(), nil
 	}
 	return nil, fmt.Errorf("unknown tool %q: choose packer or trivy", name)
 }
 
 // packerBinary is Packer as --tools says: HashiCorp's signed release, or compiled from source.
-func (m *CloudstackTemplates) packerBinary(version string) *dagger.File {
+func (m *CloudstackTemplates) packerBinary() *dagger.File {
 	if m.Tools == toolsSource {
-		return packerFromSource(version)
+		return packerFromSource(m.PackerVersion)
 	}
-	return m.toolRelease("packer", version)
+	return m.toolRelease("packer", m.PackerVersion)
 }
 
 // toolRelease installs a tool's official release with cst-fetch: the vendor's checksum file
@@ -183,10 +177,10 @@ func qemuBase(qemuVersion string) *dagger.Container {
 	return aptInstall(dag.Container().From(debianImage), pkgs...)
 }
 
-// toolchain is the container Packer runs in.
-func (m *CloudstackTemplates) toolchain(packerVersion, qemuVersion string) *dagger.Container {
-	return qemuBase(qemuVersion).
-		WithFile("/usr/local/bin/packer", m.packerBinary(packerVersion)).
+// toolchain is the container Packer runs in, at the module's Packer and QEMU versions.
+func (m *CloudstackTemplates) toolchain() *dagger.Container {
+	return qemuBase(m.QemuVersion).
+		WithFile("/usr/local/bin/packer", m.packerBinary()).
 		// Packer otherwise phones HashiCorp's checkpoint service on every run.
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
 		WithEnvVariable("PACKER_NO_COLOR", "1")
@@ -205,5 +199,5 @@ func (m *CloudstackTemplates) repoCommand(name string) *dagger.File {
 func (m *CloudstackTemplates) fetchTool() *dagger.File { return m.repoCommand("cst-fetch") }
 
 // defaultPackerVersion is the newest Packer that builds from the Go module proxy under the MPL (1.10+
-// is BUSL and no longer bundles the QEMU builder). Keep the +default pragmas in step with it.
+// is BUSL and no longer bundles the QEMU builder). Keep New's --packer-version +default in step with it.
 const defaultPackerVersion = "1.9.4"

@@ -14,29 +14,35 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
-// fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name.
-func (m *CloudstackTemplates) fetchContainer(mirror string, svc *dagger.Service) (*dagger.Container, error) {
+// checkMirror refuses, when the module is created, a mirror the engine would record with credentials
+// and the arguments that make sense only with a mirror.
+func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error {
 	if redact.HasCredentials(mirror) {
-		return nil, fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) build ...", redact.URL(mirror))
+		return fmt.Errorf("--mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: give the URL without them and the credentials as a secret, e.g. dagger call --mirror-auth env:MIRROR_AUTH (user:password) --mirror URL build ...", redact.URL(mirror))
 	}
-	c := m.fetchBase()
-	if m.MirrorAuth != nil {
-		if mirror == "" {
-			return nil, fmt.Errorf("--mirror-auth is for a --mirror that asks for credentials; no --mirror was given")
-		}
-		// cst-fetch reads it from the environment: never an argument, which the engine records.
-		c = c.WithSecretVariable("CST_MIRROR_AUTH", m.MirrorAuth)
+	if auth != nil && mirror == "" {
+		return fmt.Errorf("--mirror-auth is for a --mirror that asks for credentials; no --mirror was given")
 	}
 	if svc != nil {
 		if mirror == "" {
-			return nil, fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")
+			return fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")
 		}
 		if u, err := url.Parse(mirror); err != nil || u.Hostname() == "" {
-			return nil, fmt.Errorf("mirror %q is not an http(s) URL like http://isos:8383", mirror)
+			return fmt.Errorf("mirror %q is not an http(s) URL like http://isos:8383", mirror)
 		}
-		c = bindServiceFor(c, mirror, svc)
 	}
-	return c, nil
+	return nil
+}
+
+// fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name and
+// the mirror's credentials in its environment.
+func (m *CloudstackTemplates) fetchContainer() *dagger.Container {
+	c := m.fetchBase()
+	if m.MirrorAuth != nil {
+		// cst-fetch reads it from the environment: never an argument, which the engine records.
+		c = c.WithSecretVariable("CST_MIRROR_AUTH", m.MirrorAuth)
+	}
+	return bindServiceFor(c, m.Mirror, m.MirrorService)
 }
 
 // fetchBase is the container cst-fetch runs in: Debian with CA certificates and the fetcher.
@@ -60,19 +66,16 @@ func bindServiceFor(c *dagger.Container, rawURL string, svc *dagger.Service) *da
 
 // resolveISO reads and authenticates the checksum file. It runs on every build (the vendor may have
 // re-spun an ISO under the same URL); what it learns, the digest, is what keys the download.
-func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service) (fetch.Plan, error) {
-	return m.planExec(ctx, d, mirror, svc, false, "resolve", "--os", d.ID, "--mirror", mirror)
+func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definition) (fetch.Plan, error) {
+	return m.planExec(ctx, d, false, "resolve", "--os", d.ID, "--mirror", m.Mirror)
 }
 
 // planExec runs a cst-fetch command that prints the plan, anew on every call, and reads the plan.
-func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, withCache bool, args ...string) (fetch.Plan, error) {
-	if _, err := fetch.NewPlan(d, mirror); err != nil {
+func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition, withCache bool, args ...string) (fetch.Plan, error) {
+	if _, err := fetch.NewPlan(d, m.Mirror); err != nil {
 		return fetch.Plan{}, err
 	}
-	c, err := m.fetchContainer(mirror, svc)
-	if err != nil {
-		return fetch.Plan{}, err
-	}
+	c := m.fetchContainer()
 	if withCache {
 		c = c.WithMountedCache("/cache", cacheVolume("iso"))
 	}
@@ -93,17 +96,13 @@ func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition,
 // fetch returns the verified installer (fetch-iso). The download exec is keyed by URL and digest, so
 // a repeated call reuses the engine's result without touching the network; below that, the cache
 // volume keeps verified files across engine cache pruning.
-func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (*dagger.File, fetch.Plan, error) {
-	p, err := m.resolveISO(ctx, d, mirror, svc)
+func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, stallTimeout string) (*dagger.File, fetch.Plan, error) {
+	p, err := m.resolveISO(ctx, d)
 	if err != nil {
 		return nil, p, err
 	}
-	c, err := m.fetchContainer(mirror, svc)
-	if err != nil {
-		return nil, p, err
-	}
-	ran := c.WithMountedCache("/cache", cacheVolume("iso")).
-		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", mirror, "--digest", p.Digest,
+	ran := m.fetchContainer().WithMountedCache("/cache", cacheVolume("iso")).
+		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", m.Mirror, "--digest", p.Digest,
 			"--cache", "/cache", "--out", "/out", "--stall-timeout", stallTimeout})
 	if _, err := ran.Sync(ctx); err != nil {
 		return nil, p, fmt.Errorf("fetch %s: %s", d.ID, execMessage(err))
@@ -118,9 +117,9 @@ const isoCacheMount = "/isos"
 // cache volume, in one exec that runs on every build (the vendor may re-spin an ISO under the same
 // URL; a cache hit costs a stat). Packer then reads the file from the volume by its digest, so the
 // build is keyed by what the installer is: another mirror of the same file reuses every later stage.
-func (m *CloudstackTemplates) fetchIntoCache(ctx context.Context, d osdefs.Definition, mirror string, svc *dagger.Service, stallTimeout string) (fetch.Plan, error) {
-	return m.planExec(ctx, d, mirror, svc, true,
-		"get", "--os", d.ID, "--mirror", mirror, "--cache", "/cache", "--stall-timeout", stallTimeout)
+func (m *CloudstackTemplates) fetchIntoCache(ctx context.Context, d osdefs.Definition, stallTimeout string) (fetch.Plan, error) {
+	return m.planExec(ctx, d, true,
+		"get", "--os", d.ID, "--mirror", m.Mirror, "--cache", "/cache", "--stall-timeout", stallTimeout)
 }
 
 // defaultStallTimeout is how long a download may receive nothing before it is aborted and retried.

@@ -15,6 +15,8 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -49,6 +51,20 @@ type CloudstackTemplates struct {
 	Actor string
 	// +private
 	Origin string
+	// +private
+	Accel string
+	// +private
+	PackerVersion string
+	// +private
+	QemuVersion string
+	// +private
+	Mirror string
+	// +private
+	MirrorService *dagger.Service
+	// +private
+	TrivyDB *dagger.Directory
+	// +private
+	SourceCommit string
 }
 
 // New creates the module. The defaults fit almost every use.
@@ -111,8 +127,47 @@ func New(
 	// Where the builds are started from, for the audit log: the CI run's URL, or the host's name.
 	// +optional
 	origin string,
+	// QEMU accelerator for every build and boot test: auto (KVM only where a test guest boots under
+	// it, else TCG), kvm or tcg.
+	// +default="auto"
+	accel string,
+	// Packer version to build and run; 1.9.x is the last MPL-licensed line and bundles the QEMU
+	// builder. CI passes $PACKER_VERSION.
+	// +default="1.9.4"
+	packerVersion string,
+	// Debian package version of QEMU to pin (e.g. 1:7.2+dfsg-7+deb12u18); empty takes the current one.
+	// CI passes $QEMU_VERSION.
+	// +optional
+	qemuVersion string,
+	// Flat mirror that replaces the vendor locations: each installer, its checksum file and signature
+	// side by side under this URL (for air-gapped networks).
+	// +optional
+	mirror string,
+	// A service that answers for the mirror's host name, e.g. tcp://localhost:8383 from the CLI, for
+	// a mirror that only the calling machine can reach.
+	// +optional
+	mirrorService *dagger.Service,
+	// A Trivy vulnerability DB directory (holding db/trivy.db and db/metadata.json) for air-gapped
+	// engines; by default the DB is downloaded into a cache volume.
+	// +optional
+	trivyDb *dagger.Directory,
+	// Source revision recorded in each build's metadata and provenance: CI passes the commit SHA.
+	// +optional
+	sourceCommit string,
 ) (*CloudstackTemplates, error) {
 	if err := checkQcow2Compression(qcow2Compression); err != nil {
+		return nil, err
+	}
+	if err := accelerator.Check(accel); err != nil {
+		return nil, fmt.Errorf("--accel: %w", err)
+	}
+	if err := checkMirror(mirror, mirrorService, mirrorAuth); err != nil {
+		return nil, err
+	}
+	if sourceCommit == "" {
+		sourceCommit = "unknown"
+	}
+	if err := checkSourceCommit(sourceCommit); err != nil {
 		return nil, err
 	}
 	if err := checkTools(tools, toolsMirrorConfig{toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot,
@@ -128,7 +183,17 @@ func New(
 	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
 		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
 		ToolsSigstoreRoot: toolsSigstoreRoot, ToolsSigstoreIdentity: toolsSigstoreIdentity, ToolsSigstoreIssuer: toolsSigstoreIssuer,
-		MetricsPush: metricsPush, MetricsPushService: metricsPushService}, nil
+		MetricsPush: metricsPush, MetricsPushService: metricsPushService,
+		Accel: accel, PackerVersion: packerVersion, QemuVersion: qemuVersion, Mirror: mirror, MirrorService: mirrorService,
+		TrivyDB: trivyDb, SourceCommit: sourceCommit}, nil
+}
+
+// checkSourceCommit accepts a git commit ID (SHA-1 or SHA-256 object names) or "unknown".
+func checkSourceCommit(c string) error {
+	if c != "unknown" && !checksum.IsLowerHex(c, 40) && !checksum.IsLowerHex(c, 64) {
+		return fmt.Errorf("--source-commit %q is not a git commit ID (40 or 64 lower-case hex digits)", c)
+	}
+	return nil
 }
 
 // List the operating systems this module builds: IDs and aliases for --os, versions, installer URLs,
@@ -154,14 +219,6 @@ func (m *CloudstackTemplates) FetchIso(
 	ctx context.Context,
 	// OS to fetch (an ID or alias, see the list function).
 	os string,
-	// Flat mirror that replaces the vendor location: the installer, its checksum file and signature
-	// side by side under this URL (for air-gapped networks).
-	// +optional
-	mirror string,
-	// A service that answers for the mirror's host name, e.g. tcp://localhost:8383 from the CLI, for
-	// a mirror that only the calling machine can reach.
-	// +optional
-	mirrorService *dagger.Service,
 	// Abort a download that receives nothing for this long (Go duration); it is then retried.
 	// +default="60s"
 	stallTimeout string,
@@ -173,7 +230,7 @@ func (m *CloudstackTemplates) FetchIso(
 	if v, err := time.ParseDuration(stallTimeout); err != nil || v <= 0 {
 		return nil, fmt.Errorf("--stall-timeout %q is not a positive duration like 30s", stallTimeout)
 	}
-	iso, _, err := m.fetch(ctx, d, mirror, mirrorService, stallTimeout)
+	iso, _, err := m.fetch(ctx, d, stallTimeout)
 	return iso, err
 }
 
@@ -185,18 +242,12 @@ func (m *CloudstackTemplates) ResolveIso(
 	ctx context.Context,
 	// OS to resolve (an ID or alias, see the list function).
 	os string,
-	// Flat mirror that replaces the vendor location (see fetch-iso).
-	// +optional
-	mirror string,
-	// Service answering for the mirror's host name (see fetch-iso).
-	// +optional
-	mirrorService *dagger.Service,
 ) (string, error) {
 	d, err := osdefs.Lookup(os)
 	if err != nil {
 		return "", err
 	}
-	p, err := m.resolveISO(ctx, d, mirror, mirrorService)
+	p, err := m.resolveISO(ctx, d)
 	if err != nil {
 		return "", err
 	}
@@ -211,38 +262,24 @@ func (m *CloudstackTemplates) ResolveIso(
 // release or compiled from source as --tools says. For inspection, or to run the same binary
 // elsewhere.
 func (m *CloudstackTemplates) Tool(
-	// The tool: packer or trivy.
+	// The tool: packer (at --packer-version) or trivy (the module's version).
 	name string,
-	// Its version; empty takes the module's (Packer 1.9.4; Trivy has one version, the module's).
-	// +optional
-	version string,
 ) (*dagger.File, error) {
-	return m.toolBinary(name, version)
+	return m.toolBinary(name)
 }
 
 // A container with everything a template build runs: Packer (HashiCorp's release, or built from
 // source with its QEMU builder, the cloud plugins 1.9 vendors left out as in Packer 1.10+; see
-// --tools), QEMU and qemu-img from Debian, OpenSSH and ISO tools.
-func (m *CloudstackTemplates) Toolchain(
-	// Packer version; 1.9.x is the last MPL-licensed line and bundles the QEMU builder.
-	// +default="1.9.4"
-	packerVersion string,
-	// Debian package version of QEMU to pin (e.g. 1:7.2+dfsg-7+deb12u18); empty takes the current one.
-	// +optional
-	qemuVersion string,
-) *dagger.Container {
-	return m.toolchain(packerVersion, qemuVersion)
+// --tools), QEMU and qemu-img from Debian, OpenSSH and ISO tools, at --packer-version and
+// --qemu-version.
+func (m *CloudstackTemplates) Toolchain() *dagger.Container {
+	return m.toolchain()
 }
 
 // Decide the QEMU accelerator the way build does: boot a test kernel under KVM and use KVM only if
-// it really runs guests. Prints the decision and why.
-func (m *CloudstackTemplates) Accelerator(
-	ctx context.Context,
-	// auto, kvm or tcg.
-	// +default="auto"
-	accel string,
-) (string, error) {
-	d, probe, err := chooseAccel(ctx, accel)
+// it really runs guests (or take what --accel asks for). Prints the decision and why.
+func (m *CloudstackTemplates) Accelerator(ctx context.Context) (string, error) {
+	d, probe, err := chooseAccel(ctx, m.Accel)
 	if err != nil {
 		return "", err
 	}
@@ -263,21 +300,6 @@ func (m *CloudstackTemplates) PackerBuild(
 	// Installer to use instead of fetching it (it is still checked against the checksum file).
 	// +optional
 	iso *dagger.File,
-	// QEMU accelerator: auto (KVM only where it can run guests, else TCG), kvm or tcg.
-	// +default="auto"
-	accel string,
-	// Flat mirror URL that replaces the vendor location (see fetch-iso).
-	// +optional
-	mirror string,
-	// Service answering for the mirror's host name (see fetch-iso).
-	// +optional
-	mirrorService *dagger.Service,
-	// Packer version to build and run.
-	// +default="1.9.4"
-	packerVersion string,
-	// Debian package version of QEMU to pin; empty takes the current one.
-	// +optional
-	qemuVersion string,
 	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
 	// +optional
 	sshTimeout string,
@@ -286,8 +308,7 @@ func (m *CloudstackTemplates) PackerBuild(
 	if err != nil {
 		return nil, err
 	}
-	r, err := m.packerBuild(ctx, buildRequest{def: d, iso: iso, accel: accel, mirror: mirror, mirrorService: mirrorService,
-		packerVersion: packerVersion, qemuVersion: qemuVersion, sshTimeout: sshTimeout})
+	r, err := m.packerBuild(ctx, buildRequest{def: d, iso: iso, sshTimeout: sshTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -17,15 +17,11 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// buildRequest is what one Packer build takes beyond the module's configuration.
 type buildRequest struct {
-	def           osdefs.Definition
-	iso           *dagger.File
-	accel         string
-	mirror        string
-	mirrorService *dagger.Service
-	packerVersion string
-	qemuVersion   string
-	sshTimeout    string
+	def        osdefs.Definition
+	iso        *dagger.File
+	sshTimeout string
 }
 
 type packerResult struct {
@@ -79,9 +75,6 @@ func verifyGivenISO(ctx context.Context, iso *dagger.File, p fetch.Plan) error {
 
 // check rejects wrong arguments before anything slow starts.
 func (r buildRequest) check() error {
-	if _, err := accelerator.ChooseAccel(r.accel, accelerator.KVMProbe{Boots: true}); err != nil {
-		return err
-	}
 	if r.sshTimeout != "" {
 		if _, err := time.ParseDuration(r.sshTimeout); err != nil {
 			return fmt.Errorf("--ssh-timeout %q is not a duration like 90s or 20m", r.sshTimeout)
@@ -107,7 +100,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return timed("accelerator", func() error {
-			dec, _, err := chooseAccel(gctx, r.accel)
+			dec, _, err := chooseAccel(gctx, m.Accel)
 			if err != nil {
 				return err
 			}
@@ -122,7 +115,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	g.Go(func() error {
 		return timed("fetch-iso", func() error {
 			if r.iso != nil {
-				p, err := m.resolveISO(gctx, d, r.mirror, r.mirrorService)
+				p, err := m.resolveISO(gctx, d)
 				if err != nil {
 					return err
 				}
@@ -130,13 +123,13 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 				return verifyGivenISO(gctx, r.iso, p)
 			}
 			var err error
-			res.iso, err = m.fetchIntoCache(gctx, d, r.mirror, r.mirrorService, defaultStallTimeout)
+			res.iso, err = m.fetchIntoCache(gctx, d, defaultStallTimeout)
 			return err
 		})
 	})
 	g.Go(func() error {
 		return timed("toolchain", func() error {
-			tc = m.toolchain(r.packerVersion, r.qemuVersion)
+			tc = m.toolchain()
 			pv, err := tc.WithExec([]string{"packer", "version"}).Stdout(gctx)
 			if err != nil {
 				return fmt.Errorf("toolchain: %s", execMessage(err))

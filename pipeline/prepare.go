@@ -14,19 +14,12 @@ import (
 // KVM probe, libguestfs and the boot test, qemu-img and Trivy, side by side. On a fresh engine this is
 // most of a first build (Packer and Trivy compile from source): run it once an engine is up, or while
 // a network is still reachable before going air-gapped, and later builds start at their first real
-// stage. Prints each tool and the time it took.
-func (m *CloudstackTemplates) Prepare(
-	ctx context.Context,
-	// Packer version, as for build.
-	// +default="1.9.4"
-	packerVersion string,
-	// Debian package version of QEMU to pin, as for build; empty takes the current one.
-	// +optional
-	qemuVersion string,
-) (string, error) {
+// stage. Prints each tool and the time it took. Packer and QEMU are at --packer-version and
+// --qemu-version, as builds take them.
+func (m *CloudstackTemplates) Prepare(ctx context.Context) (string, error) {
 	tools := m.laterStageTools(true, true)
 	tools["packer toolchain"] = func(ctx context.Context) error {
-		_, err := m.toolchain(packerVersion, qemuVersion).Sync(ctx)
+		_, err := m.toolchain().Sync(ctx)
 		return err
 	}
 	tools["installer downloader"] = func(ctx context.Context) error { _, err := m.fetchTool().Sync(ctx); return err }

@@ -145,8 +145,8 @@ func (m *CloudstackTemplates) provenanceOf(ctx context.Context, d osdefs.Definit
 		"formats": fs, "accelerator": pr.accel.Accel, "tools": m.Tools, "qcow2Compression": m.Qcow2Compression,
 		"skipValidation": o.skipValidation, "skipScan": o.skipScan, "skipZoneCases": o.skipZoneCases, "failOn": o.failOn,
 	}
-	if o.mirror != "" {
-		params["mirror"] = redact.URL(o.mirror)
+	if m.Mirror != "" {
+		params["mirror"] = redact.URL(m.Mirror)
 	}
 	if m.ToolsMirror != "" {
 		params["toolsMirror"] = redact.URL(m.ToolsMirror)

@@ -48,18 +48,15 @@ type scanResult struct {
 }
 
 // scan runs Trivy over the image and applies the severity gate.
-func (m *CloudstackTemplates) scan(ctx context.Context, image *dagger.File, failOn string, trivyDB *dagger.Directory) (*scanResult, error) {
-	threshold, err := artifacts.ParseSeverity(failOn)
-	if err != nil {
-		return nil, fmt.Errorf("--fail-on: %w", err)
-	}
+// The threshold only marks the findings the gate will count; the caller parsed it from --fail-on.
+func (m *CloudstackTemplates) scan(ctx context.Context, image *dagger.File, threshold artifacts.Severity) (*scanResult, error) {
 	c := diskTools().
 		WithFile("/usr/local/bin/trivy", m.trivyBinary()).
 		WithMountedFile("/in/image.qcow2", image)
 	dbFlags := ""
-	if trivyDB != nil {
+	if m.TrivyDB != nil {
 		// An air-gapped copy: use it as it is, never try to update it.
-		c = c.WithDirectory("/trivy", trivyDB)
+		c = c.WithDirectory("/trivy", m.TrivyDB)
 		dbFlags = "--skip-db-update --skip-java-db-update"
 	} else {
 		c = c.WithMountedCache("/trivy", cacheVolume("trivy"))
@@ -80,7 +77,8 @@ func (m *CloudstackTemplates) scan(ctx context.Context, image *dagger.File, fail
 }
 
 // Scan a disk image with Trivy: a CycloneDX SBOM, a vulnerability report (JSON and a table) and a
-// secret scan. Fails when a vulnerability at or above --fail-on is found, listing them.
+// secret scan, against the DB --trivy-db gives or one downloaded into a cache volume. Fails when a
+// vulnerability at or above --fail-on is found, listing them.
 func (m *CloudstackTemplates) Scan(
 	ctx context.Context,
 	// The qcow2 image to scan (e.g. from packer-build).
@@ -88,16 +86,15 @@ func (m *CloudstackTemplates) Scan(
 	// Fail on vulnerabilities of this severity or worse: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, or NONE.
 	// +default="CRITICAL"
 	failOn string,
-	// A Trivy DB directory (db/trivy.db, db/metadata.json) for air-gapped engines; by default the DB
-	// is downloaded into a cache volume.
-	// +optional
-	trivyDb *dagger.Directory,
 ) (*dagger.Directory, error) {
-	r, err := m.scan(ctx, image, failOn, trivyDb)
+	threshold, err := artifacts.ParseSeverity(failOn)
+	if err != nil {
+		return nil, fmt.Errorf("--fail-on: %w", err)
+	}
+	r, err := m.scan(ctx, image, threshold)
 	if err != nil {
 		return nil, err
 	}
-	threshold, _ := artifacts.ParseSeverity(failOn)
 	if err := artifacts.Gate(r.summary, threshold); err != nil {
 		return nil, err
 	}

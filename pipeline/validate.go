@@ -126,9 +126,6 @@ func (m *CloudstackTemplates) Validate(
 	ctx context.Context,
 	// The qcow2 image (e.g. from packer-build).
 	image *dagger.File,
-	// QEMU accelerator for the boot test and libguestfs: auto, kvm or tcg.
-	// +default="auto"
-	accel string,
 	// Run the boot test (four boots: a few minutes under TCG).
 	// +default=true
 	bootTest bool,
@@ -148,7 +145,7 @@ func (m *CloudstackTemplates) Validate(
 	if err != nil {
 		return "", err
 	}
-	dec, _, err := chooseAccel(ctx, accel)
+	dec, _, err := chooseAccel(ctx, m.Accel)
 	if err != nil {
 		return "", err
 	}

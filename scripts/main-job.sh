@@ -4,8 +4,8 @@
 #
 # It starts (or reuses) the engine, builds the testbed guest, serves it as a local mirror, generates
 # an offline Trivy DB, then runs exactly what a user runs for a vendor OS:
-#   dagger call build --os testbed --mirror ... --mirror-service tcp://localhost:PORT \
-#     --trivy-db DIR export --path ./out/testbed
+#   dagger call --mirror ... --mirror-service tcp://localhost:PORT --trivy-db DIR \
+#     build --os testbed export --path ./out/testbed
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT="${1:-out/testbed}"
@@ -31,9 +31,11 @@ for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/SHA256SU
 rm -rf "$OUT"
 say "dagger call build --os testbed ... export --path $OUT"
 # --tools source: this engine reaches the Go module proxy, not releases.hashicorp.com.
-dagger call --tools source --actor "$(id -un)" --origin "$(hostname)" build --os testbed \
+# Before `build`, what the module holds for every build; after it, this build's own choices.
+dagger call --tools source --actor "$(id -un)" --origin "$(hostname)" \
   --mirror "http://testbed-mirror:$PORT" --mirror-service "tcp://localhost:$PORT" \
-  --trivy-db "$DB" --fail-on CRITICAL --source-commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+  --trivy-db "$DB" --source-commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+  build --os testbed --fail-on CRITICAL \
   export --path "$OUT"
 # The engine's audit log of its builds, this one included; handed out only if its hash chain is whole.
 dagger call audit export --path "$(dirname "$OUT")/audit.jsonl"

@@ -56,13 +56,13 @@ if [ "$mode" != unit ]; then
   # on downloads meanwhile), before the suites: they then share nothing slow.
   say "pipeline tools (dagger call prepare)"
   prepare_log=$(mktemp /tmp/cst-prepare.XXXXXX.log)
-  dagger call --tools source prepare --packer-version "$packer_version" >"$prepare_log.out" 2>"$prepare_log" \
+  dagger call --tools source --packer-version "$packer_version" prepare >"$prepare_log.out" 2>"$prepare_log" \
     || { tail -40 "$prepare_log" >&2; say "dagger call prepare failed (log: $prepare_log)"; exit 1; }
   say "pipeline tools $(tr -s ' \n' ' ' <"$prepare_log.out")"
 
   if ! "$TOOLS_BIN/packer" version 2>/dev/null | grep -qx "Packer v${packer_version#v}"; then
     say "packer from the pipeline's toolchain (dagger call toolchain)"
-    dagger call --tools source toolchain --packer-version "$packer_version" file --path /usr/local/bin/packer \
+    dagger call --tools source --packer-version "$packer_version" toolchain file --path /usr/local/bin/packer \
       export --path "$TOOLS_BIN/packer" >/dev/null
     chmod 0755 "$TOOLS_BIN/packer"
   fi

@@ -12,8 +12,8 @@
 # logs in over SSH with the build password "packer", which scripts/guest/cleanup.sh locks.
 # Build it, then the main job:
 #   scripts/testbed.sh build && (scripts/testbed.sh serve &) &&
-#   dagger call build --os testbed --mirror http://testbed-mirror:8383 \
-#     --mirror-service tcp://localhost:8383 export --path ./out
+#   dagger call --mirror http://testbed-mirror:8383 --mirror-service tcp://localhost:8383 \
+#     build --os testbed export --path ./out
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

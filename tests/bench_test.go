@@ -57,8 +57,8 @@ func TestBenchmark(t *testing.T) {
 	mir := startMirror(t, testbedDir(t))
 	db := trivyDB(t)
 	buildArgs := func(out string) []string {
-		args := append([]string{"build", "--os", "testbed"}, mir.flags()...)
-		return append(args, "--trivy-db", db, "--fail-on", "NONE", "export", "--path", out)
+		args := append(mir.flags(), "--trivy-db", db, "build", "--os", "testbed")
+		return append(args, "--fail-on", "NONE", "export", "--path", out)
 	}
 
 	// The first build: cold after a prune (no layer, no toolchain build, no cached ISO on the engine).
@@ -131,7 +131,7 @@ func TestBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.packerPairs("testbed", pairs, 1.15, func(bust string) []string {
-		return append(append([]string{"packer-build", "--os", "testbed", "--accel", "tcg", "--ssh-timeout", bust}, mir.flags()...), "entries")
+		return append(append([]string{"--accel", "tcg"}, mir.flags()...), "packer-build", "--os", "testbed", "--ssh-timeout", bust, "entries")
 	}, func() rawResult {
 		return rawPacker(t, d, filepath.Join(testbedDir(t), testbedImage), filepath.Join(testbedDir(t), "SHA256SUMS"))
 	})
@@ -141,8 +141,8 @@ func TestBenchmark(t *testing.T) {
 	// validation and the scan are left out to keep it short (they fan out the same way).
 	buildAll := func(parallel, pair int) float64 {
 		return b.measure(fmt.Sprintf("build-all, 3 testbeds, --parallel %d", parallel), fmt.Sprintf("parallel %d", parallel), pair+1, func(run *stats.Run) {
-			args := append([]string{"build-all", "--os-filter", "testbed,testbed-3g,testbed-4g", "--parallel", strconv.Itoa(parallel),
-				"--formats", "qcow2", "--skip-validation", "--skip-scan", "--accel", "tcg", "--ssh-timeout", b.bust()}, mir.flags()...)
+			args := append(append([]string{"--accel", "tcg"}, mir.flags()...), "build-all", "--os-filter", "testbed,testbed-3g,testbed-4g",
+				"--parallel", strconv.Itoa(parallel), "--formats", "qcow2", "--skip-validation", "--skip-scan", "--ssh-timeout", b.bust())
 			dir := filepath.Join(t.TempDir(), "all")
 			r := daggerCall(t, 60*time.Minute, append(args, "export", "--path", dir)...)
 			run.Log = b.saveLog(fmt.Sprintf("build-all-parallel%d-%d.log", parallel, pair+1), r.stderr)
@@ -206,9 +206,9 @@ func TestBenchmarkReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.packerPairs(id, pairs, 1.10, func(bust string) []string {
-			return []string{"packer-build", "--os", id, "--accel", "tcg", "--ssh-timeout", bust,
-				"--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
-				"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "entries"}
+			return []string{"--accel", "tcg", "--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
+				"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
+				"packer-build", "--os", id, "--ssh-timeout", bust, "entries"}
 		}, func() rawResult {
 			return rawPacker(t, d, filepath.Join(dir, d.Source.FileName()), filepath.Join(dir, "SHA256SUMS"))
 		})

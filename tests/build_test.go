@@ -23,8 +23,8 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	mir := startMirror(t, testbedDir(t))
 	db := trivyDB(t)
 	out := filepath.Join(t.TempDir(), "out")
-	args := append([]string{"build", "--os", "testbed"}, mir.flags()...)
-	args = append(args, "--trivy-db", db, "--fail-on", "NONE", "--source-commit", testCommit, "export", "--path", out)
+	args := append(mir.flags(), "--trivy-db", db, "--source-commit", testCommit,
+		"build", "--os", "testbed", "--fail-on", "NONE", "export", "--path", out)
 
 	cold := daggerCall(t, 70*time.Minute, args...)
 	cold.mustSucceed(t)
@@ -207,8 +207,9 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	gateOrigin := fmt.Sprintf("https://ci.example/runs/%d", time.Now().UnixNano())
 	t.Run("severity gate trips", func(t *testing.T) {
 		gated := filepath.Join(t.TempDir(), "gated")
-		gateArgs := append([]string{"--actor", "e2e-gate", "--origin", gateOrigin, "build", "--os", "testbed"}, mir.flags()...)
-		gateArgs = append(gateArgs, "--trivy-db", db, "--fail-on", "HIGH", "--source-commit", testCommit, "export", "--path", gated)
+		gateArgs := append([]string{"--actor", "e2e-gate", "--origin", gateOrigin}, mir.flags()...)
+		gateArgs = append(gateArgs, "--trivy-db", db, "--source-commit", testCommit,
+			"build", "--os", "testbed", "--fail-on", "HIGH", "export", "--path", gated)
 		daggerCall(t, 30*time.Minute, gateArgs...).mustFailWith(t, "CVE-9999-0001", "openssh")
 		if _, err := os.Stat(gated); !os.IsNotExist(err) {
 			t.Errorf("a build that failed its gate exported %s (err %v)", gated, err)

@@ -18,9 +18,10 @@ type doctorReport struct {
 	Ready       bool
 }
 
-func runDoctor(t *testing.T, args ...string) doctorReport {
+// runDoctor runs doctor with the module's flags ctor and the function's flags args.
+func runDoctor(t *testing.T, ctor []string, args ...string) doctorReport {
 	t.Helper()
-	out := daggerCall(t, 15*time.Minute, append([]string{"doctor", "--format", "json"}, args...)...).mustSucceed(t)
+	out := daggerCall(t, 15*time.Minute, append(append(ctor, "doctor", "--format", "json"), args...)...).mustSucceed(t)
 	var r doctorReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("doctor --format json: %v\n%s", err, out)
@@ -43,7 +44,7 @@ func finding(t *testing.T, r doctorReport, check string) (status, detail, remedy
 func TestDoctorOnThisEngine(t *testing.T) {
 	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
-	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)
+	r := runDoctor(t, mir.flags(), "--os", "testbed")
 	if s, d, _ := finding(t, r, "engine platform"); s != "pass" || d != "x86_64" {
 		t.Errorf("engine platform: %s %s", s, d)
 	}
@@ -89,7 +90,7 @@ func TestDoctorUnreachableURL(t *testing.T) {
 	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	mir.srv.Close() // nothing answers on that port any more
-	r := runDoctor(t, append([]string{"--os", "testbed"}, mir.flags()...)...)
+	r := runDoctor(t, mir.flags(), "--os", "testbed")
 	s, d, rem := finding(t, r, "testbed installer")
 	if s != "fail" || !strings.Contains(d, "unreachable") || !strings.Contains(rem, "--mirror") {
 		t.Errorf("unreachable installer: %s %q %q", s, d, rem)

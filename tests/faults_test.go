@@ -30,15 +30,15 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{`unknown format "iso": choose from qcow2, vhd, ova`}},
 		{"unknown severity", []string{"build", "--os", "testbed", "--fail-on", "SEVERE"},
 			[]string{`unknown severity "SEVERE": choose one of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, NONE`}},
-		{"conflicting flags", []string{"build", "--os", "testbed", "--skip-scan", "--trivy-db", "."},
+		{"conflicting flags", []string{"--trivy-db", ".", "build", "--os", "testbed", "--skip-scan"},
 			[]string{"--skip-scan and --trivy-db contradict each other"}},
-		{"bad source commit", []string{"build", "--os", "testbed", "--source-commit", "main"},
+		{"bad source commit", []string{"--source-commit", "main", "list"},
 			[]string{`--source-commit "main" is not a git commit ID (40 or 64 lower-case hex digits)`}},
-		{"unknown accelerator", []string{"build", "--os", "testbed", "--accel", "hvf"},
+		{"unknown accelerator", []string{"--accel", "hvf", "list"},
 			[]string{`unknown accelerator "hvf": choose auto, kvm or tcg`}},
-		{"bad mirror", []string{"fetch-iso", "--os", "testbed", "--mirror", "ftp://isos.example"},
+		{"bad mirror", []string{"--mirror", "ftp://isos.example", "fetch-iso", "--os", "testbed"},
 			[]string{`mirror "ftp://isos.example" is not an http(s) URL`}},
-		{"credentials in the mirror URL", []string{"fetch-iso", "--os", "testbed", "--mirror", "http://u:pw@isos.example/x"},
+		{"credentials in the mirror URL", []string{"--mirror", "http://u:pw@isos.example/x", "list"},
 			[]string{`--mirror "http://REDACTED@isos.example/x" carries credentials`, "--mirror-auth env:MIRROR_AUTH"}},
 		{"credentials in the publish URL", []string{"publish", "--metadata", "README.md", "--url", "https://u:pw@files.example/t.qcow2?X-Amz-Signature=abc",
 			"--endpoint", "https://cloud.example/client/api", "--api-key", "env:HOME", "--secret-key", "env:HOME", "--zone", "z1"},
@@ -80,7 +80,7 @@ func TestFaultsKVMUnusable(t *testing.T) {
 	dec := hostAccel(t)
 	// The call's timeout is the hang guard: on a cold engine the probe image is built first, which
 	// takes minutes when the other suites run beside it.
-	r := daggerCall(t, 25*time.Minute, "accelerator", "--accel", "kvm")
+	r := daggerCall(t, 25*time.Minute, "--accel", "kvm", "accelerator")
 	if dec.boots {
 		if out := r.mustSucceed(t); !strings.Contains(out, "accelerator: kvm") {
 			t.Errorf("--accel kvm on a host where KVM boots guests:\n%s", out)
@@ -118,9 +118,9 @@ func TestFaultsDownloads(t *testing.T) {
 	}
 	mir := startMirror(t, root)
 	fetchArgs := func(sub string) []string {
-		return []string{"fetch-iso", "--os", "testbed",
-			"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
-			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "--stall-timeout", "10s", "size"}
+		return []string{"--mirror", fmt.Sprintf("http://testbed-mirror:%d/%s-%s", mir.port, prefix, sub),
+			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
+			"fetch-iso", "--os", "testbed", "--stall-timeout", "10s", "size"}
 	}
 	iso := prefix + "-%s/" + testbedImage
 	sums := prefix + "-%s/SHA256SUMS"
@@ -233,7 +233,7 @@ func TestFaultsGuestNeverAnswersSSH(t *testing.T) {
 	t.Parallel()
 	mir := brokenMirror(t)
 	out := filepath.Join(t.TempDir(), "out")
-	args := append([]string{"build", "--os", "testbed", "--ssh-timeout", "45s", "--skip-scan"}, mir.flags()...)
+	args := append(mir.flags(), "build", "--os", "testbed", "--ssh-timeout", "45s", "--skip-scan")
 	r := daggerCall(t, 20*time.Minute, append(args, "export", "--path", out)...)
 	// A blank disk: SeaBIOS finds nothing to boot and, writing only to the screen, leaves the serial
 	// console empty; the error says so rather than showing nothing.
@@ -254,7 +254,7 @@ func TestFaultsValidateBrokenImage(t *testing.T) {
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img create: %v\n%s", err, out)
 	}
-	r := daggerCall(t, 20*time.Minute, "validate", "--image", img, "--accel", "tcg", "--boot-timeout", "60s",
+	r := daggerCall(t, 20*time.Minute, "--accel", "tcg", "validate", "--image", img, "--boot-timeout", "60s",
 		"--skip-zone-cases", "kvm-vr,xen-vr")
 	r.mustFailWith(t, "validation failed", "zone config-drive: cloud-init finishes", "no cloud-init final message within 60s",
 		"guest filesystem readable", "zone config-drive: SSH key from metadata logs in")
@@ -266,7 +266,7 @@ func TestFaultsBuildAllOneBroken(t *testing.T) {
 	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	db := trivyDB(t)
-	args := append([]string{"build-all", "--os-filter", "testbed,fedora", "--formats", "qcow2", "--trivy-db", db, "--fail-on", "NONE"}, mir.flags()...)
+	args := append(mir.flags(), "--trivy-db", db, "build-all", "--os-filter", "testbed,fedora", "--formats", "qcow2", "--fail-on", "NONE")
 	r := daggerCall(t, 60*time.Minute, append(args, "entries")...)
 	// fedora's files are not on the testbed mirror: it fails; testbed builds.
 	r.mustFailWith(t, "1 of 2 builds failed", "HTTP 404 Not Found", "1 built, 1 failed")

@@ -28,9 +28,16 @@ func TestModuleFunctionsHaveHelp(t *testing.T) {
 		}
 	}
 	help := daggerCall(t, 5*time.Minute, "build", "--help").mustSucceed(t)
-	for _, want := range []string{"--os string", "--formats string", "--accel string", "--mirror-service Service", "--fail-on string"} {
+	for _, want := range []string{"--os string", "--formats string", "--fail-on string", "--skip-zone-cases strings"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("build --help lacks %q:\n%s", want, help)
+		}
+	}
+	// What every build shares is the module's, listed once by the call's own help.
+	modHelp := daggerCall(t, 5*time.Minute, "--help").mustSucceed(t)
+	for _, want := range []string{"--accel string", "--packer-version string", "--mirror-service Service", "--trivy-db Directory", "--source-commit string"} {
+		if !strings.Contains(modHelp, want) {
+			t.Errorf("dagger call --help lacks %q:\n%s", want, modHelp)
 		}
 	}
 }

@@ -51,8 +51,8 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 
 	mir := startMirror(t, testbedDir(t))
 	args := append([]string{"--metrics-push", fmt.Sprintf("http://pushgateway:%d", port),
-		"--metrics-push-service", fmt.Sprintf("tcp://localhost:%d", port),
-		"build", "--os", "testbed", "--skip-scan", "--formats", "qcow2"}, mir.flags()...)
+		"--metrics-push-service", fmt.Sprintf("tcp://localhost:%d", port)}, mir.flags()...)
+	args = append(args, "build", "--os", "testbed", "--skip-scan", "--formats", "qcow2")
 	daggerCall(t, 40*time.Minute, append(args, "export", "--path", t.TempDir())...).mustSucceed(t)
 
 	mu.Lock()

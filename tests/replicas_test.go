@@ -50,10 +50,10 @@ func TestInstallerReplicas(t *testing.T) {
 				ctor = []string{"--qcow2-compression", "zstd"}
 			}
 			out := filepath.Join(t.TempDir(), "out")
-			r := daggerCall(t, 60*time.Minute, append(ctor, "build", "--os", id,
+			r := daggerCall(t, 60*time.Minute, append(ctor,
 				"--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
 				"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
-				"--skip-scan", "--formats", "qcow2", "export", "--path", out)...)
+				"build", "--os", id, "--skip-scan", "--formats", "qcow2", "export", "--path", out)...)
 			if r.err != nil {
 				t.Fatalf("build %s failed: %v\n%s", id, r.err, tail(r.stderr, 80))
 			}
@@ -169,9 +169,9 @@ func TestInstallerReplicaWrongMenu(t *testing.T) {
 		t.Fatalf("sha256sum: %v\n%s", err, out)
 	}
 	mir := startMirror(t, dir)
-	r := daggerCall(t, 25*time.Minute, "packer-build", "--os", fedora.ID,
-		"--mirror", fmt.Sprintf("http://testbed-mirror:%d", mir.port),
-		"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port), "entries")
+	r := daggerCall(t, 25*time.Minute, "--mirror", fmt.Sprintf("http://testbed-mirror:%d", mir.port),
+		"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
+		"packer-build", "--os", fedora.ID, "entries")
 	r.mustFailWith(t, "the guest powered off before it answered SSH", "guest serial console, last 25 lines",
 		"cst-installer: FATAL: no inst.ks= and no autoinstall on the kernel command line")
 	if r.elapsed > 15*time.Minute {

@@ -127,8 +127,8 @@ func TestToolsFromReleaseMirror(t *testing.T) {
 			r := daggerCall(t, 20*time.Minute, "--tools", "release",
 				"--tools-mirror", fmt.Sprintf("http://tools-mirror:%d", mir.port),
 				"--tools-mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
-				"--tools-key", keyFile,
-				"toolchain", "--packer-version", version, "with-exec", "--args", "packer,version", "stdout")
+				"--tools-key", keyFile, "--packer-version", version,
+				"toolchain", "with-exec", "--args", "packer,version", "stdout")
 			if tt.wants == nil {
 				if got := r.mustSucceed(t); !strings.Contains(got, "Packer v"+version) {
 					t.Fatalf("the released packer says %q", got)

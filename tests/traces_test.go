@@ -118,7 +118,8 @@ func TestTracesReachOTLPCollector(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	args := append([]string{"--progress=plain", "call", "--tools", "source", "build", "--os", "testbed", "--skip-scan", "--formats", "qcow2"}, mir.flags()...)
+	args := append(append([]string{"--progress=plain", "call", "--tools", "source"}, mir.flags()...),
+		"build", "--os", "testbed", "--skip-scan", "--formats", "qcow2")
 	cmd := exec.CommandContext(ctx, "dagger", args...)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+rcv.url, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")

@@ -56,7 +56,7 @@ func TestZoneCatchesMissingPasswordClient(t *testing.T) {
 	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
 	out := filepath.Join(t.TempDir(), "out")
-	args := append([]string{"packer-build", "--os", "testbed"}, mir.flags()...)
+	args := append(mir.flags(), "packer-build", "--os", "testbed")
 	daggerCall(t, 40*time.Minute, append(args, "export", "--path", out)...).mustSucceed(t)
 	d, err := osdefs.Lookup("testbed")
 	if err != nil {

@@ -29,12 +29,12 @@ for id in $(jq -r '.[]' "$matrix_file"); do
           - |
             status=0
             dagger call --actor "$BUILDKITE_BUILD_CREATOR" --origin "$BUILDKITE_BUILD_URL" \
-              build --os "$OS_ID" \
-              --formats "$PACKER_FORMAT" \
               --packer-version "$PACKER_VERSION" \
               --qemu-version "$QEMU_VERSION" \
-              --skip-validation="$SKIP_VALIDATION" \
               --source-commit "$BUILDKITE_COMMIT" \
+              build --os "$OS_ID" \
+              --formats "$PACKER_FORMAT" \
+              --skip-validation="$SKIP_VALIDATION" \
               export --path "out/$OS_ID" || status=$?
             # Whatever the outcome: the build's record, the report (junit.xml) made from it, and the
             # engine's audit log.

@@ -3,7 +3,7 @@
 //	go run ./scripts/trivydb OUTDIR [FIXTURE.yaml ...]
 //
 // OUTDIR then holds db/trivy.db and db/metadata.json, the layout `trivy --cache-dir OUTDIR
-// --skip-db-update` reads and `dagger call build --trivy-db OUTDIR` takes. Without fixture files it
+// --skip-db-update` reads and `dagger call --trivy-db OUTDIR build` takes. Without fixture files it
 // loads fixture.yaml beside this file, which plants CVE-9999-0001 in Debian 12's openssh so the
 // end-to-end test can prove the scan finds a package the testbed really has. It follows Trivy's own
 // test helper (internal/dbtest), which is internal and cannot be imported.
