@@ -20,7 +20,7 @@ type buildOptions struct {
 	formats        string
 	skipValidation bool
 	skipScan       bool
-	failOn         string
+	failOn         Severity
 	sshTimeout     string
 	skipZoneCases  []string
 	iso            *dagger.File
@@ -47,7 +47,7 @@ func (m *CloudstackTemplates) Build(
 	// Fail the build when the scan finds a vulnerability of this severity or worse: CRITICAL, HIGH,
 	// MEDIUM, LOW, UNKNOWN, or NONE to only report.
 	// +default="CRITICAL"
-	failOn string,
+	failOn Severity,
 	// How long to wait for the installed system to answer SSH (Go duration); empty takes the OS's default.
 	// +optional
 	sshTimeout string,
@@ -93,7 +93,7 @@ func (m *CloudstackTemplates) BuildAll(
 	skipScan bool,
 	// Severity at which the scan fails a build (or NONE).
 	// +default="CRITICAL"
-	failOn string,
+	failOn Severity,
 	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
 	// +optional
 	sshTimeout string,

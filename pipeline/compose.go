@@ -34,7 +34,7 @@ func (m *CloudstackTemplates) build(ctx context.Context, d osdefs.Definition, o 
 	if err != nil {
 		return nil, err
 	}
-	threshold, err := artifacts.ParseSeverity(o.failOn)
+	threshold, err := artifacts.ParseSeverity(string(o.failOn))
 	if err != nil {
 		return nil, fmt.Errorf("--fail-on: %w", err)
 	}

@@ -65,19 +65,6 @@ func qemuImgInfo(ctx context.Context, f *dagger.File, name string) (imageInfo, e
 	return info, nil
 }
 
-// qcow2Compressions are the compression types a qcow2 template may use.
-var qcow2Compressions = []string{"zlib", "zstd"}
-
-func checkQcow2Compression(c string) error {
-	for _, v := range qcow2Compressions {
-		if c == v {
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown --qcow2-compression %q: choose %s (zlib reads on every KVM host; zstd needs QEMU 5.1+)",
-		c, strings.Join(qcow2Compressions, " or "))
-}
-
 // diskConvert runs convertScript for spec's disk into out (a path under /out).
 func (m *CloudstackTemplates) diskConvert(tools *dagger.Container, spec osdefs.FormatSpec, out string) *dagger.File {
 	options := spec.QemuImgOptions

@@ -155,6 +155,302 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Severity) IsEnum() {}
+
+func (r Severity) Name() string {
+	switch r {
+	case SeverityCritical:
+		return "Critical"
+	case SeverityHigh:
+		return "High"
+	case SeverityLow:
+		return "Low"
+	case SeverityMedium:
+		return "Medium"
+	case SeverityNone:
+		return "None"
+	case SeverityUnknown:
+		return "Unknown"
+	}
+	return ""
+}
+
+func (r Severity) Value() string {
+	return string(r)
+}
+
+func (r Severity) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *Severity) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Critical":
+		*r = SeverityCritical
+	case "High":
+		*r = SeverityHigh
+	case "Medium":
+		*r = SeverityMedium
+	case "Low":
+		*r = SeverityLow
+	case "Unknown":
+		*r = SeverityUnknown
+	case "None":
+		*r = SeverityNone
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
+func (r OutputFormat) IsEnum() {}
+
+func (r OutputFormat) Name() string {
+	switch r {
+	case OutputFormatJson:
+		return "Json"
+	case OutputFormatTable:
+		return "Table"
+	}
+	return ""
+}
+
+func (r OutputFormat) Value() string {
+	return string(r)
+}
+
+func (r OutputFormat) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *OutputFormat) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Table":
+		*r = OutputFormatTable
+	case "Json":
+		*r = OutputFormatJson
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
+func (r ToolName) IsEnum() {}
+
+func (r ToolName) Name() string {
+	switch r {
+	case ToolNamePacker:
+		return "Packer"
+	case ToolNameTrivy:
+		return "Trivy"
+	}
+	return ""
+}
+
+func (r ToolName) Value() string {
+	return string(r)
+}
+
+func (r ToolName) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *ToolName) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Packer":
+		*r = ToolNamePacker
+	case "Trivy":
+		*r = ToolNameTrivy
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
+func (r Qcow2Compression) IsEnum() {}
+
+func (r Qcow2Compression) Name() string {
+	switch r {
+	case Qcow2CompressionZlib:
+		return "Zlib"
+	case Qcow2CompressionZstd:
+		return "Zstd"
+	}
+	return ""
+}
+
+func (r Qcow2Compression) Value() string {
+	return string(r)
+}
+
+func (r Qcow2Compression) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *Qcow2Compression) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Zlib":
+		*r = Qcow2CompressionZlib
+	case "Zstd":
+		*r = Qcow2CompressionZstd
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
+func (r ToolsSource) IsEnum() {}
+
+func (r ToolsSource) Name() string {
+	switch r {
+	case ToolsSourceRelease:
+		return "Release"
+	case ToolsSourceSource:
+		return "Source"
+	}
+	return ""
+}
+
+func (r ToolsSource) Value() string {
+	return string(r)
+}
+
+func (r ToolsSource) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *ToolsSource) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Release":
+		*r = ToolsSourceRelease
+	case "Source":
+		*r = ToolsSourceSource
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
+func (r Accelerator) IsEnum() {}
+
+func (r Accelerator) Name() string {
+	switch r {
+	case AcceleratorAuto:
+		return "Auto"
+	case AcceleratorKvm:
+		return "Kvm"
+	case AcceleratorTcg:
+		return "Tcg"
+	}
+	return ""
+}
+
+func (r Accelerator) Value() string {
+	return string(r)
+}
+
+func (r Accelerator) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("\"\""), nil
+	}
+	name := r.Name()
+	if name == "" {
+		return nil, fmt.Errorf("invalid enum value %q", r)
+	}
+	return json.Marshal(name)
+}
+
+func (r *Accelerator) UnmarshalJSON(bs []byte) error {
+	var s string
+	err := json.Unmarshal(bs, &s)
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "":
+		*r = ""
+	case "Auto":
+		*r = AcceleratorAuto
+	case "Kvm":
+		*r = AcceleratorKvm
+	case "Tcg":
+		*r = AcceleratorTcg
+	default:
+		return fmt.Errorf("invalid enum value %q", s)
+	}
+	return nil
+}
+
 func main() {
 	ctx := context.Background()
 
@@ -315,7 +611,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
 				}
 			}
-			var failOn string
+			var failOn Severity
 			if inputArgs["failOn"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
 				if err != nil {
@@ -385,7 +681,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipScan", err))
 				}
 			}
-			var failOn string
+			var failOn Severity
 			if inputArgs["failOn"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
 				if err != nil {
@@ -420,7 +716,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
 				}
 			}
-			var format string
+			var format OutputFormat
 			if inputArgs["format"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
 				if err != nil {
@@ -435,48 +731,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*CloudstackTemplates).Prepare(&parent, ctx)
-		case "Validate":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, bootTest, bootTimeout, skipZoneCases)
 		case "List":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var format string
+			var format OutputFormat
 			if inputArgs["format"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
 				if err != nil {
@@ -525,14 +786,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var name string
+			var name ToolName
 			if inputArgs["name"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
 				}
 			}
-			return (*CloudstackTemplates).Tool(&parent, name)
+			return (*CloudstackTemplates).Tool(&parent, name), nil
 		case "Toolchain":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -575,6 +836,55 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, sshTimeout)
+		case "Matrix":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var osFilter string
+			if inputArgs["osFilter"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
+				}
+			}
+			return (*CloudstackTemplates).Matrix(&parent, osFilter)
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, bootTest, bootTimeout, skipZoneCases)
 		case "Verify":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -742,7 +1052,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
 				}
 			}
-			var failOn string
+			var failOn Severity
 			if inputArgs["failOn"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["failOn"]), &failOn)
 				if err != nil {
@@ -750,20 +1060,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn)
-		case "Matrix":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var osFilter string
-			if inputArgs["osFilter"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
-				}
-			}
-			return (*CloudstackTemplates).Matrix(&parent, osFilter)
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -784,14 +1080,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirrorAuth", err))
 				}
 			}
-			var qcow2Compression string
+			var qcow2Compression Qcow2Compression
 			if inputArgs["qcow2Compression"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["qcow2Compression"]), &qcow2Compression)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg qcow2Compression", err))
 				}
 			}
-			var tools string
+			var tools ToolsSource
 			if inputArgs["tools"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["tools"]), &tools)
 				if err != nil {
@@ -868,7 +1164,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg origin", err))
 				}
 			}
-			var accel string
+			var accel Accelerator
 			if inputArgs["accel"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["accel"]), &accel)
 				if err != nil {

@@ -43,11 +43,8 @@ func (m *CloudstackTemplates) Doctor(
 	os string,
 	// Output format: table (for people) or json (for machines).
 	// +default="table"
-	format string,
+	format OutputFormat,
 ) (string, error) {
-	if format != "table" && format != "json" {
-		return "", fmt.Errorf("unknown --format %q: choose table or json", format)
-	}
 	defs, err := osdefs.Select(os)
 	if err != nil {
 		return "", err
@@ -70,7 +67,7 @@ func (m *CloudstackTemplates) Doctor(
 	findings = append(findings, m.toolFinding(ctx), m.cacheFinding(ctx))
 
 	r := doctor.NewReport(dec.Accel, findings)
-	if format == "json" {
+	if format == OutputFormatJson {
 		return r.JSON()
 	}
 	return r.Table(), nil

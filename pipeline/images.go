@@ -66,8 +66,8 @@ cd "$dir" && go build -trimpath -ldflags %[5]q -o /out/%[4]s %[3]s`, module, ver
 
 // Where the build tools come from (the constructor's --tools).
 const (
-	toolsRelease = "release"
-	toolsSource  = "source"
+	toolsRelease = string(ToolsSourceRelease)
+	toolsSource  = string(ToolsSourceSource)
 )
 
 // toolsMirrorConfig is what the constructor's --tools-* arguments say about a tools mirror.
@@ -82,16 +82,13 @@ func (c toolsMirrorConfig) anySigner() bool {
 	return c.key != nil || c.sigstoreRoot != nil || c.sigstoreID != "" || c.sigstoreIssr != ""
 }
 
+// checkTools refuses --tools-* arguments that do not go together (the enum has checked --tools).
 func checkTools(tools string, c toolsMirrorConfig) error {
-	switch tools {
-	case toolsRelease:
-	case toolsSource:
+	if tools == toolsSource {
 		if c.mirror != "" || c.svc != nil || c.anySigner() {
 			return fmt.Errorf("--tools-mirror, --tools-mirror-service and --tools-key are for --tools release (as are the --tools-sigstore-* arguments); --tools source compiles Packer and Trivy instead")
 		}
 		return nil
-	default:
-		return fmt.Errorf("unknown --tools %q: choose release (HashiCorp's signed release) or source (compiled from the Go module proxy)", tools)
 	}
 	if c.mirror == "" && (c.svc != nil || c.anySigner()) {
 		return fmt.Errorf("--tools-mirror-service, --tools-key and the --tools-sigstore-* arguments need --tools-mirror")
@@ -105,17 +102,6 @@ func checkTools(tools string, c toolsMirrorConfig) error {
 		}
 	}
 	return nil
-}
-
-// toolBinary is the build's copy of a tool, as --tools says.
-func (m *CloudstackTemplates) toolBinary(name string) (*dagger.File, error) {
-	switch name {
-	case "packer":
-		return m.packerBinary(), nil
-	case "trivy":
-		return m.trivyBinary(), nil
-	}
-	return nil, fmt.Errorf("unknown tool %q: choose packer or trivy", name)
 }
 
 // packerBinary is Packer as --tools says: HashiCorp's signed release, or compiled from source.

@@ -15,7 +15,6 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
-	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
@@ -71,7 +70,7 @@ type CloudstackTemplates struct {
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!fetch/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!checksum/", "!fetch/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/"]
 	source *dagger.Directory,
 	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
 	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with
@@ -82,14 +81,14 @@ func New(
 	// and faster to decompress, but an incompatible qcow2 feature: QEMU 5.1 or later built with zstd,
 	// e.g. Ubuntu 22.04/24.04 or EL9 hosts; Ubuntu 20.04's QEMU 4.2 rejects the image).
 	// +default="zlib"
-	qcow2Compression string,
+	qcow2Compression Qcow2Compression,
 	// Where Packer and Trivy come from: release (the vendors' official releases: Packer's SHA256SUMS
 	// signed by HashiCorp's key, which the module embeds; Trivy's checksums authenticated by their
 	// Sigstore bundle, signed by Aqua Security's release workflow; the engine must reach
 	// releases.hashicorp.com and github.com, or --tools-mirror) or source (both compiled from the Go
 	// module proxy, for engines that reach only that).
 	// +default="release"
-	tools string,
+	tools ToolsSource,
 	// A mirror of the tools' releases for --tools release, laid out like the vendors' sites below one
 	// URL: <mirror>/packer/<version>/packer_<version>_... as releases.hashicorp.com, and
 	// <mirror>/aquasecurity/trivy/releases/download/v<version>/trivy_<version>_... as github.com.
@@ -130,7 +129,7 @@ func New(
 	// QEMU accelerator for every build and boot test: auto (KVM only where a test guest boots under
 	// it, else TCG), kvm or tcg.
 	// +default="auto"
-	accel string,
+	accel Accelerator,
 	// Packer version to build and run; 1.9.x is the last MPL-licensed line and bundles the QEMU
 	// builder. CI passes $PACKER_VERSION.
 	// +default="1.9.4"
@@ -155,12 +154,6 @@ func New(
 	// +optional
 	sourceCommit string,
 ) (*CloudstackTemplates, error) {
-	if err := checkQcow2Compression(qcow2Compression); err != nil {
-		return nil, err
-	}
-	if err := accelerator.Check(accel); err != nil {
-		return nil, fmt.Errorf("--accel: %w", err)
-	}
 	if err := checkMirror(mirror, mirrorService, mirrorAuth); err != nil {
 		return nil, err
 	}
@@ -170,7 +163,7 @@ func New(
 	if err := checkSourceCommit(sourceCommit); err != nil {
 		return nil, err
 	}
-	if err := checkTools(tools, toolsMirrorConfig{toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot,
+	if err := checkTools(string(tools), toolsMirrorConfig{toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot,
 		toolsSigstoreIdentity, toolsSigstoreIssuer}); err != nil {
 		return nil, err
 	}
@@ -180,11 +173,11 @@ func New(
 	if err := checkAuditIdentity(actor, origin); err != nil {
 		return nil, err
 	}
-	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: qcow2Compression,
-		Tools: tools, ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
+	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: string(qcow2Compression),
+		Tools: string(tools), ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
 		ToolsSigstoreRoot: toolsSigstoreRoot, ToolsSigstoreIdentity: toolsSigstoreIdentity, ToolsSigstoreIssuer: toolsSigstoreIssuer,
 		MetricsPush: metricsPush, MetricsPushService: metricsPushService,
-		Accel: accel, PackerVersion: packerVersion, QemuVersion: qemuVersion, Mirror: mirror, MirrorService: mirrorService,
+		Accel: string(accel), PackerVersion: packerVersion, QemuVersion: qemuVersion, Mirror: mirror, MirrorService: mirrorService,
 		TrivyDB: trivyDb, SourceCommit: sourceCommit}, nil
 }
 
@@ -201,15 +194,12 @@ func checkSourceCommit(c string) error {
 func (m *CloudstackTemplates) List(
 	// Output format: table (for people) or json (for machines, e.g. CI matrices).
 	// +default="table"
-	format string,
+	format OutputFormat,
 ) (string, error) {
-	switch format {
-	case "json":
+	if format == OutputFormatJson {
 		return osdefs.CatalogueJSON()
-	case "table":
-		return osdefs.CatalogueTable(), nil
 	}
-	return "", fmt.Errorf("unknown --format %q: choose table or json", format)
+	return osdefs.CatalogueTable(), nil
 }
 
 // Fetch an OS installer ISO (or, for the testbed, its disk image), verified against the vendor's
@@ -263,9 +253,12 @@ func (m *CloudstackTemplates) ResolveIso(
 // elsewhere.
 func (m *CloudstackTemplates) Tool(
 	// The tool: packer (at --packer-version) or trivy (the module's version).
-	name string,
-) (*dagger.File, error) {
-	return m.toolBinary(name)
+	name ToolName,
+) *dagger.File {
+	if name == ToolNameTrivy {
+		return m.trivyBinary()
+	}
+	return m.packerBinary()
 }
 
 // A container with everything a template build runs: Packer (HashiCorp's release, or built from

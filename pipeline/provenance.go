@@ -143,7 +143,7 @@ func (m *CloudstackTemplates) provenanceOf(ctx context.Context, d osdefs.Definit
 	}
 	params := map[string]any{
 		"formats": fs, "accelerator": pr.accel.Accel, "tools": m.Tools, "qcow2Compression": m.Qcow2Compression,
-		"skipValidation": o.skipValidation, "skipScan": o.skipScan, "skipZoneCases": o.skipZoneCases, "failOn": o.failOn,
+		"skipValidation": o.skipValidation, "skipScan": o.skipScan, "skipZoneCases": o.skipZoneCases, "failOn": string(o.failOn),
 	}
 	if m.Mirror != "" {
 		params["mirror"] = redact.URL(m.Mirror)

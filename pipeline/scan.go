@@ -85,9 +85,9 @@ func (m *CloudstackTemplates) Scan(
 	image *dagger.File,
 	// Fail on vulnerabilities of this severity or worse: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, or NONE.
 	// +default="CRITICAL"
-	failOn string,
+	failOn Severity,
 ) (*dagger.Directory, error) {
-	threshold, err := artifacts.ParseSeverity(failOn)
+	threshold, err := artifacts.ParseSeverity(string(failOn))
 	if err != nil {
 		return nil, fmt.Errorf("--fail-on: %w", err)
 	}

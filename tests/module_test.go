@@ -28,14 +28,14 @@ func TestModuleFunctionsHaveHelp(t *testing.T) {
 		}
 	}
 	help := daggerCall(t, 5*time.Minute, "build", "--help").mustSucceed(t)
-	for _, want := range []string{"--os string", "--formats string", "--fail-on string", "--skip-zone-cases strings"} {
+	for _, want := range []string{"--os string", "--formats string", "--fail-on CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN,NONE", "--skip-zone-cases strings"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("build --help lacks %q:\n%s", want, help)
 		}
 	}
 	// What every build shares is the module's, listed once by the call's own help.
 	modHelp := daggerCall(t, 5*time.Minute, "--help").mustSucceed(t)
-	for _, want := range []string{"--accel string", "--packer-version string", "--mirror-service Service", "--trivy-db Directory", "--source-commit string"} {
+	for _, want := range []string{"--accel AUTO,KVM,TCG", "--packer-version string", "--mirror-service Service", "--trivy-db Directory", "--source-commit string"} {
 		if !strings.Contains(modHelp, want) {
 			t.Errorf("dagger call --help lacks %q:\n%s", want, modHelp)
 		}
