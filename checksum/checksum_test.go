@@ -1,7 +1,6 @@
 package checksum
 
 import (
-	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"os"
@@ -10,14 +9,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/checksum/checksumtest"
 )
 
-// synth256/synth512 make obviously synthetic digests (the hash of a label) for line-shape tests, so no
-// test presents an invented value as a vendor's real digest.
-func synth256(label string) string {
-	s := sha256.Sum256([]byte(label))
-	return hex.EncodeToString(s[:])
-}
+// synth512 is checksumtest.Synth256's SHA-512 twin: an obviously synthetic digest of a label.
 func synth512(label string) string {
 	s := sha512.Sum512([]byte(label))
 	return hex.EncodeToString(s[:])
@@ -27,50 +23,6 @@ func synth512(label string) string {
 const (
 	abcSHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 	abcSHA512 = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
-)
-
-// Real digests, as the vendors' checksum files list them (see the osdefs definitions that pin them).
-const (
-	rocky96MinimalSHA256   = "aed9449cf79eb2d1c365f4f2561f923a80451b3e8fdbf595889b4cf0ac6c58b8"
-	fedora41DVDSHA256      = "6037e489103401a6ad4e54a4bcb2df7525693bdc3f2ce4aa895838b65647e551"
-	centos9BootSHA256      = "b71655013db15ee78c204fb3401387ac933fbfc153c6bd7a82d24d5ebd0a7b0c"
-	alma91DVDSHA256        = "2a44e3f8a012c132da19b9aae2bf949e20b116f0a2a7ac3eca111972f4ac952f" // almalinux.org ISO verification guide
-	ubuntuServerISO        = "ubuntu-22.04.5-live-server-amd64.iso"
-	fedoraServerDVD        = "Fedora-Server-dvd-x86_64-41-1.4.iso"
-	rockyMinimalISO        = "Rocky-9.6-x86_64-minimal.iso"
-	centosStreamBootISO    = "CentOS-Stream-9-20250303.0-x86_64-boot.iso"
-	almaDVDISO             = "AlmaLinux-9.1-x86_64-dvd.iso"
-	ubuntuDesktopISO       = "ubuntu-22.04.5-desktop-amd64.iso"
-	fedoraServerNetinstISO = "Fedora-Server-netinst-x86_64-41-1.4.iso"
-)
-
-// Samples in the exact layout of each vendor's file.
-var (
-	// releases.ubuntu.com/22.04/SHA256SUMS: GNU coreutils, binary-mode marker.
-	ubuntuSHA256SUMS = synth256("desktop") + " *" + ubuntuDesktopISO + "\n" +
-		synth256("server") + " *" + ubuntuServerISO + "\n"
-
-	// AlmaLinux isos/x86_64/CHECKSUM: BSD lines with "# file: N bytes" comments.
-	almaCHECKSUM = "# AlmaLinux-9.1-x86_64-boot.iso: 864026624 bytes\n" +
-		"SHA256 (AlmaLinux-9.1-x86_64-boot.iso) = " + synth256("alma-boot") + "\n" +
-		"# " + almaDVDISO + ": 9473888256 bytes\n" +
-		"SHA256 (" + almaDVDISO + ") = " + alma91DVDSHA256 + "\n"
-
-	// Fedora-Server-41-1.4-x86_64-CHECKSUM: BSD lines, "# file: N bytes" comments.
-	fedoraCHECKSUM = "# " + fedoraServerDVD + ": 2612854784 bytes\n" +
-		"SHA256 (" + fedoraServerDVD + ") = " + fedora41DVDSHA256 + "\n" +
-		"# " + fedoraServerNetinstISO + ": 1036541952 bytes\n" +
-		"SHA256 (" + fedoraServerNetinstISO + ") = " + synth256("fedora-netinst") + "\n"
-
-	// Rocky isos/x86_64/CHECKSUM: BSD lines with "# file: N bytes" comments (2252013568 is the real size).
-	rockyCHECKSUM = "# Rocky-9.6-x86_64-boot.iso: 1150681088 bytes\n" +
-		"SHA256 (Rocky-9.6-x86_64-boot.iso) = " + synth256("rocky-boot") + "\n" +
-		"# " + rockyMinimalISO + ": 2252013568 bytes\n" +
-		"SHA256 (" + rockyMinimalISO + ") = " + rocky96MinimalSHA256 + "\n"
-
-	// CentOS Stream <iso>.SHA256SUM: one BSD line with its size comment.
-	centosSHA256SUM = "# " + centosStreamBootISO + ": 1243545600 bytes\n" +
-		"SHA256 (" + centosStreamBootISO + ") = " + centos9BootSHA256 + "\n"
 )
 
 func TestAlgorithms(t *testing.T) {
@@ -102,7 +54,7 @@ func TestIsLowerHex(t *testing.T) {
 
 // TestParseLine pins the one grammar: what is an entry, and what each part of it is.
 func TestParseLine(t *testing.T) {
-	h := synth256("p")
+	h := checksumtest.Synth256("p")
 	tests := []struct {
 		name, line string
 		want       Entry
@@ -135,7 +87,7 @@ func TestParseLine(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
-	h := synth256("h")
+	h := checksumtest.Synth256("h")
 	h512 := synth512("h")
 	tests := []struct {
 		name      string
@@ -150,7 +102,7 @@ func TestLookup(t *testing.T) {
 		{"gnu upper-case hex", strings.ToUpper(h) + "  a.iso\n", "sha256", "a.iso", h, ""},
 		{"gnu ./ prefix", h + "  ./a.iso\n", "sha256", "a.iso", h, ""},
 		{"bsd", "SHA256 (a.iso) = " + h + "\n", "sha256", "a.iso", h, ""},
-		{"bsd crlf", "SHA256 (a.iso) = " + h + "\r\nSHA256 (b.iso) = " + synth256("b") + "\r\n", "sha256", "a.iso", h, ""},
+		{"bsd crlf", "SHA256 (a.iso) = " + h + "\r\nSHA256 (b.iso) = " + checksumtest.Synth256("b") + "\r\n", "sha256", "a.iso", h, ""},
 		{"gnu crlf", h + " *a.iso\r\n", "sha256", "a.iso", h, ""},
 		{"no trailing newline", "SHA256 (a.iso) = " + h, "sha256", "a.iso", h, ""},
 		{"mixed file picks sha256", "SHA512 (a.iso) = " + h512 + "\nSHA256 (a.iso) = " + h + "\n", "sha256", "a.iso", h, ""},
@@ -162,9 +114,9 @@ func TestLookup(t *testing.T) {
 		{"only other algorithm", "SHA512 (a.iso) = " + h512 + "\n", "sha256", "a.iso", "", "listed only with other digests (SHA512), none of them sha256"},
 		{"bad algorithm", h + "  a.iso\n", "md5", "a.iso", "", `unsupported checksum algorithm "md5": use sha256 or sha512`},
 		// A malformed or contradictory entry for the requested file is an error that quotes it.
-		{"two different digests", h + "  a.iso\n" + synth256("other") + "  a.iso\n", "sha256", "a.iso", "",
-			`two different sha256 digests for the same file: line 1 "` + h + `  a.iso" and line 2 "` + synth256("other") + `  a.iso"`},
-		{"two different digests, bsd and gnu", "SHA256 (a.iso) = " + h + "\n" + synth256("x") + " *a.iso\n", "sha256", "a.iso", "", "two different sha256 digests"},
+		{"two different digests", h + "  a.iso\n" + checksumtest.Synth256("other") + "  a.iso\n", "sha256", "a.iso", "",
+			`two different sha256 digests for the same file: line 1 "` + h + `  a.iso" and line 2 "` + checksumtest.Synth256("other") + `  a.iso"`},
+		{"two different digests, bsd and gnu", "SHA256 (a.iso) = " + h + "\n" + checksumtest.Synth256("x") + " *a.iso\n", "sha256", "a.iso", "", "two different sha256 digests"},
 		{"bsd digest too short", "SHA256 (a.iso) = " + h[:63] + "\n", "sha256", "a.iso", "",
 			`line 1 "SHA256 (a.iso) = ` + h[:63] + `": a sha256 digest has 64 hex characters, this one 63`},
 		{"gnu digest of no known length", h + "0  a.iso\n", "sha256", "a.iso", "", "a sha256 digest has 64 hex characters, this one 65"},
@@ -175,12 +127,12 @@ func TestLookup(t *testing.T) {
 		{"garbage", "<html>404 Not Found</html>\n", "sha256", "a.iso", "", "no sha256 entries found in checksum file"},
 		{"empty", "", "sha256", "a.iso", "", "no sha256 entries found in checksum file"},
 		// Vendor layouts.
-		{"ubuntu SHA256SUMS", ubuntuSHA256SUMS, "sha256", ubuntuServerISO, synth256("server"), ""},
-		{"alma CHECKSUM", almaCHECKSUM, "sha256", almaDVDISO, alma91DVDSHA256, ""},
-		{"fedora CHECKSUM", fedoraCHECKSUM, "sha256", fedoraServerDVD, fedora41DVDSHA256, ""},
-		{"rocky CHECKSUM", rockyCHECKSUM, "sha256", rockyMinimalISO, rocky96MinimalSHA256, ""},
-		{"centos stream SHA256SUM", centosSHA256SUM, "sha256", centosStreamBootISO, centos9BootSHA256, ""},
-		{"fedora size comment is not an entry", fedoraCHECKSUM, "sha256", fedoraServerDVD + ": 2612854784 bytes", "", "no sha256 entry"},
+		{"ubuntu SHA256SUMS", checksumtest.UbuntuSHA256SUMS, "sha256", checksumtest.UbuntuServerISO, checksumtest.Synth256("server"), ""},
+		{"alma CHECKSUM", checksumtest.AlmaCHECKSUM, "sha256", checksumtest.AlmaDVDISO, checksumtest.Alma91DVDSHA256, ""},
+		{"fedora CHECKSUM", checksumtest.FedoraCHECKSUM, "sha256", checksumtest.FedoraServerDVD, checksumtest.Fedora41DVDSHA256, ""},
+		{"rocky CHECKSUM", checksumtest.RockyCHECKSUM, "sha256", checksumtest.RockyMinimalISO, checksumtest.Rocky96MinimalSHA256, ""},
+		{"centos stream SHA256SUM", checksumtest.CentosSHA256SUM, "sha256", checksumtest.CentosStreamBootISO, checksumtest.Centos9BootSHA256, ""},
+		{"fedora size comment is not an entry", checksumtest.FedoraCHECKSUM, "sha256", checksumtest.FedoraServerDVD + ": 2612854784 bytes", "", "no sha256 entry"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,7 +154,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
-	h := synth256("n")
+	h := checksumtest.Synth256("n")
 	tests := []struct {
 		name, algorithm, in, want string
 		ok                        bool

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudstack-templates/cloudstack-templates/checksum/checksumtest"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 )
 
@@ -93,7 +94,7 @@ func TestPackerValidate(t *testing.T) {
 			dir := writeBuildDir(t, d)
 			digest := d.Source.PinnedDigest
 			if digest == "" {
-				digest = synth256(d.ID)
+				digest = checksumtest.Synth256(d.ID)
 			}
 			vars := []string{
 				"accelerator=tcg",

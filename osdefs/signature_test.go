@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
+	"github.com/cloudstack-templates/cloudstack-templates/checksum/checksumtest"
 )
 
 // The vendors' published fingerprints of the embedded keys:
@@ -142,13 +143,13 @@ func detachSign(t *testing.T, e *openpgp.Entity, data []byte, armored bool) []by
 var signedSamples = []struct {
 	name, text, file, digest string
 }{
-	{"gnu ubuntu", ubuntuSHA256SUMS, ubuntuServerISO, synth256("server")},
-	{"bsd fedora", fedoraCHECKSUM, fedoraServerDVD, fedora41DVDSHA256},
-	{"bsd alma", almaCHECKSUM, almaDVDISO, alma91DVDSHA256},
-	{"gnu crlf", strings.ReplaceAll(ubuntuSHA256SUMS, "\n", "\r\n"), ubuntuServerISO, synth256("server")},
-	{"bsd crlf", strings.ReplaceAll(rockyCHECKSUM, "\n", "\r\n"), rockyMinimalISO, rocky96MinimalSHA256},
+	{"gnu ubuntu", checksumtest.UbuntuSHA256SUMS, checksumtest.UbuntuServerISO, checksumtest.Synth256("server")},
+	{"bsd fedora", checksumtest.FedoraCHECKSUM, checksumtest.FedoraServerDVD, checksumtest.Fedora41DVDSHA256},
+	{"bsd alma", checksumtest.AlmaCHECKSUM, checksumtest.AlmaDVDISO, checksumtest.Alma91DVDSHA256},
+	{"gnu crlf", strings.ReplaceAll(checksumtest.UbuntuSHA256SUMS, "\n", "\r\n"), checksumtest.UbuntuServerISO, checksumtest.Synth256("server")},
+	{"bsd crlf", strings.ReplaceAll(checksumtest.RockyCHECKSUM, "\n", "\r\n"), checksumtest.RockyMinimalISO, checksumtest.Rocky96MinimalSHA256},
 	// Lines starting with "-" are dash-escaped inside a clearsigned message.
-	{"dash lines", "-----not a header\n" + centosSHA256SUM + "- trailing dash line\n", centosStreamBootISO, centos9BootSHA256},
+	{"dash lines", "-----not a header\n" + checksumtest.CentosSHA256SUM + "- trailing dash line\n", checksumtest.CentosStreamBootISO, checksumtest.Centos9BootSHA256},
 }
 
 // tamperDigest changes the first hex digit of digest inside data.
@@ -182,7 +183,7 @@ func TestVerifyClearsigned(t *testing.T) {
 			{"body tampered", tamperDigest(t, signed, s.digest), true},
 			{"signed by another key", clearsignWith(t, other, s.text), true},
 			{"not clearsigned", []byte(s.text), true},
-			{"data appended after the block", append(append([]byte(nil), signed...), []byte("SHA256 (evil.iso) = "+synth256("evil")+"\n")...), true},
+			{"data appended after the block", append(append([]byte(nil), signed...), []byte("SHA256 (evil.iso) = "+checksumtest.Synth256("evil")+"\n")...), true},
 		}
 		for _, c := range cases {
 			t.Run(s.name+"/"+c.name, func(t *testing.T) {
@@ -242,16 +243,16 @@ func TestVendorKeysRejectForeignSignatures(t *testing.T) {
 	foreign := newTestKey(t, "impostor")
 	for _, key := range []string{KeyUbuntu, KeyAlmaLinux9, KeyFedora41} {
 		t.Run(key, func(t *testing.T) {
-			if _, err := VerifyClearsigned(clearsignWith(t, foreign, fedoraCHECKSUM), key); err == nil {
+			if _, err := VerifyClearsigned(clearsignWith(t, foreign, checksumtest.FedoraCHECKSUM), key); err == nil {
 				t.Error("VerifyClearsigned accepted a foreign signature")
 			}
-			data := []byte(ubuntuSHA256SUMS)
+			data := []byte(checksumtest.UbuntuSHA256SUMS)
 			if err := VerifyDetached(data, detachSign(t, foreign, data, false), key); err == nil {
 				t.Error("VerifyDetached accepted a foreign signature")
 			}
 		})
 	}
-	if _, err := VerifyClearsigned([]byte(fedoraCHECKSUM), "no-such-key"); err == nil {
+	if _, err := VerifyClearsigned([]byte(checksumtest.FedoraCHECKSUM), "no-such-key"); err == nil {
 		t.Error("unknown key name must be an error")
 	}
 }
@@ -262,7 +263,7 @@ func TestVendorKeysRejectForeignSignatures(t *testing.T) {
 func TestSignedChecksumsCrafted(t *testing.T) {
 	vendor := newTestKey(t, "vendor")
 	ring := openpgp.EntityList{vendor}
-	good, evil := synth256("signed"), synth256("evil")
+	good, evil := checksumtest.Synth256("signed"), checksumtest.Synth256("evil")
 	body := "# a.iso: 1024 bytes\nSHA256 (a.iso) = " + good + "\n"
 	signed := string(clearsignWith(t, vendor, body))
 	evilLine := "SHA256 (a.iso) = " + evil + "\n"
@@ -315,7 +316,7 @@ func TestSignedChecksumsCrafted(t *testing.T) {
 // still verifies and reads as the vendor wrote it.
 func TestSignedChecksumsDashEscaped(t *testing.T) {
 	vendor := newTestKey(t, "vendor")
-	good := synth256("dash")
+	good := checksumtest.Synth256("dash")
 	body := "-----BEGIN PGP SIGNED MESSAGE----- is not a marker here\n- a dash line\nSHA256 (a.iso) = " + good + "\n"
 	signed := clearsignWith(t, vendor, body)
 	if !bytes.Contains(signed, []byte("\n- -----BEGIN PGP SIGNED MESSAGE-----")) {
@@ -336,7 +337,7 @@ func TestSignedChecksumsDashEscaped(t *testing.T) {
 // SignedChecksums returns only signed bytes for each signing method, and the detached case returns
 // exactly the bytes the signature covers.
 func TestSignedChecksumsBySigning(t *testing.T) {
-	data := []byte(ubuntuSHA256SUMS)
+	data := []byte(checksumtest.UbuntuSHA256SUMS)
 	for _, tc := range []struct {
 		name    string
 		src     Source
