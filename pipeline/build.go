@@ -34,7 +34,8 @@ func (m *CloudstackTemplates) Build(
 	ctx context.Context,
 	// OS to build (an ID or alias, see the list function).
 	os string,
-	// Output formats, comma-separated (qcow2, vhd, ova), or all. CI passes $PACKER_FORMAT.
+	// Output formats, comma-separated (the list function names each OS's, e.g. qcow2), or all. CI passes
+	// $PACKER_FORMAT.
 	// +default="all"
 	formats string,
 	// Skip the validation stage (offline inspection and boot test). CI passes $SKIP_VALIDATION.
@@ -82,7 +83,7 @@ func (m *CloudstackTemplates) BuildAll(
 	// How many builds run at the same time. Each takes 2 vCPUs and 1-4 GiB of memory on the engine.
 	// +default=2
 	parallel int,
-	// Output formats, comma-separated (qcow2, vhd, ova), or all.
+	// Output formats, comma-separated (the list function names each OS's, e.g. qcow2), or all.
 	// +default="all"
 	formats string,
 	// Skip the validation stage.
