@@ -75,7 +75,7 @@ func TestNewRegisterTemplateRejects(t *testing.T) {
 		sha512   string
 		want     string
 	}{
-		{"unknown format", testDefinition(), "raw", "a.raw", abcSHA512, "unknown format"},
+		{"unknown format", testDefinition(), "floppy", "a.floppy", abcSHA512, "unknown format"},
 		{"no os type", noOSType, osdefs.FormatQCOW2, "a.qcow2", abcSHA512, "CloudStackOSType"},
 		{"path artifact", testDefinition(), osdefs.FormatQCOW2, "out/a.qcow2", abcSHA512, "artifact"},
 		{"sha256 given", testDefinition(), osdefs.FormatQCOW2, "a.qcow2", abcSHA256, "SHA-512"},

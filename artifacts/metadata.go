@@ -2,13 +2,11 @@ package artifacts
 
 import (
 	"bytes"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
@@ -68,33 +66,11 @@ type Artifact struct {
 	SHA512           string `json:"sha512"`
 }
 
-//go:embed schema/metadata.schema.json
-var metadataSchemaJSON []byte
-
-// MetadataSchema returns the embedded JSON Schema (draft 2020-12) of the metadata document.
-func MetadataSchema() []byte { return bytes.Clone(metadataSchemaJSON) }
-
-const metadataSchemaURL = "https://github.com/cloudstack-templates/cloudstack-templates/blob/main/artifacts/schema/metadata.schema.json"
-
-var compiledSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(metadataSchemaJSON))
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	// In 2020-12 "format" is only an annotation unless asserted; we want bad timestamps rejected.
-	c.AssertFormat()
-	if err := c.AddResource(metadataSchemaURL, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(metadataSchemaURL)
-})
-
-// ValidateMetadata checks a metadata document against the embedded schema, then the cross-field facts
-// a schema cannot express: artifact names are unique; every CloudStack entry names an artifact, has
-// that artifact's format and hypervisor, and a checksum equal to "{SHA-512}" + its sha512; the build
-// finished after it started; and the scan's counts, secrets and passed flag agree with its findings.
+// ValidateMetadata checks a metadata document against MetadataSchema (the embedded schema with the
+// format registry's formats and hypervisors), then the cross-field facts a schema cannot express:
+// artifact names are unique; every CloudStack entry names an artifact, has that artifact's format and
+// hypervisor, and a checksum equal to "{SHA-512}" + its sha512; the build finished after it started;
+// and the scan's counts, secrets and passed flag agree with its findings.
 func ValidateMetadata(data []byte) error {
 	sch, err := compiledSchema()
 	if err != nil {

@@ -31,7 +31,7 @@ func sampleBuild(t *testing.T) (Metadata, string) {
 			Stages:       []Stage{{"fetch", 12.5}, {"packer", 1800}, {"convert", 95.25}, {"scan", 40}},
 		},
 	}
-	for _, f := range osdefs.AllFormats {
+	for _, f := range osdefs.AllFormats() {
 		name := "debian-12." + string(f)
 		content := []byte(strings.Repeat(string(f)+" image bytes\n", 1000))
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
@@ -85,7 +85,7 @@ func TestMetadataRoundTripAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Build.FinishedAt.Equal(m.Build.FinishedAt) || len(got.Artifacts) != 3 || got.Scan == nil || got.Scan.Counts["CRITICAL"] != 2 {
+	if !got.Build.FinishedAt.Equal(m.Build.FinishedAt) || len(got.Artifacts) != len(osdefs.Formats) || got.Scan == nil || got.Scan.Counts["CRITICAL"] != 2 {
 		t.Errorf("decoded = %+v", got)
 	}
 	if err := CheckArtifacts(got, dir); err != nil {

@@ -34,7 +34,7 @@ func Entries() []Entry {
 		out = append(out, Entry{
 			ID: d.ID, Aliases: aliases, Name: d.Name, Version: d.Version, Family: d.Family,
 			ISOURL: d.Source.URL, ChecksumURL: d.Source.ChecksumURL, Verification: d.Verification(),
-			Formats: d.Formats, CloudStackOSType: d.CloudStackOSType, Fixture: d.Fixture,
+			Formats: d.OutputFormats(), CloudStackOSType: d.CloudStackOSType, Fixture: d.Fixture,
 		})
 	}
 	return out

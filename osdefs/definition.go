@@ -112,7 +112,9 @@ type Definition struct {
 	ShutdownCommand string
 	// CloudStackOSType is the CloudStack guest OS type name (listOsTypes description).
 	CloudStackOSType string
-	// Formats are the output formats this OS supports.
+	// Formats restricts the OS to these output formats, each one of the registry (Formats). Left nil,
+	// as most OSes leave it, the OS is built in every format of the registry, whatever it holds when
+	// asked: read the formats with OutputFormats, never this field.
 	Formats []Format
 	// Provisioners are guest scripts (from scripts/guest) run in order over SSH.
 	Provisioners []string
@@ -123,9 +125,18 @@ type Definition struct {
 // Names returns the ID followed by the aliases.
 func (d Definition) Names() []string { return append([]string{d.ID}, d.Aliases...) }
 
+// OutputFormats returns d's output formats: Formats when set, else every format of the registry
+// (AllFormats), in the registry's order. The slice is the caller's.
+func (d Definition) OutputFormats() []Format {
+	if d.Formats == nil {
+		return AllFormats()
+	}
+	return slices.Clone(d.Formats)
+}
+
 // SupportsFormat reports whether f is one of d's output formats.
 func (d Definition) SupportsFormat(f Format) bool {
-	for _, g := range d.Formats {
+	for _, g := range d.OutputFormats() {
 		if g == f {
 			return true
 		}
@@ -166,7 +177,12 @@ func (d Definition) Validate() error {
 	req(d.MemoryMB >= 512 && d.CPUs >= 1, "MemoryMB >= 512 and CPUs >= 1")
 	req(d.ShutdownCommand != "", "ShutdownCommand must be set")
 	req(d.CloudStackOSType != "", "CloudStackOSType must be set")
-	req(len(d.Formats) > 0, "at least one output Format")
+	req(d.Formats == nil || len(d.Formats) > 0, "at least one output Format (leave Formats nil for every format of the registry)")
+	for _, f := range d.Formats {
+		if _, err := Spec(f); err != nil {
+			problems = append(problems, "Formats: "+err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("os definition %q: %s", d.ID, strings.Join(problems, "; "))
 	}

@@ -32,7 +32,6 @@ func el9Definition(d Definition, bootExtra string) Definition {
 	d.MemoryMB = 2048
 	d.CPUs = 2
 	d.ShutdownCommand = "shutdown -P now"
-	d.Formats = AllFormats
 	d.Provisioners = []string{"cloudstack.sh", "cleanup.sh"}
 	d.PasswordEnabled = true
 	return d

@@ -45,7 +45,6 @@ func init() {
 		// registered as generic 64-bit Linux.
 		CloudStackOSType: "Other Linux (64-bit)",
 		ShutdownCommand:  "shutdown -P now",
-		Formats:          AllFormats,
 		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
 		PasswordEnabled:  true,
 	})

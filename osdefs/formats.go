@@ -26,8 +26,13 @@ const (
 
 // FormatSpec is everything the project knows about one delivery format: the shipped file's name, how
 // it is made from Packer's qcow2, and how CloudStack registers it. Conversion, metadata (and its
-// schema, which a test holds to this table), publish and the docs read it; a new format is a new
-// entry here plus, if its making is new, a case in the conversion.
+// schema), publish, the OS catalogue and the docs read it. Adding a format takes:
+//   - an entry in Formats: every OS whose Definition.Formats is nil is built in it, --formats and the
+//     catalogue list it, metadata may name it and CloudStack publishing knows its hypervisors;
+//   - only if it is made other than by qemu-img convert plus Compression: a case in the pipeline's
+//     conversion (pipeline/convert.go);
+//   - go test ./artifacts -run TestSchemaFile -update, which writes the registry's formats and
+//     hypervisors into the published schema file (the code validates with them already).
 type FormatSpec struct {
 	Format Format
 	// Suffix follows the template's stem in the shipped file's name.
@@ -53,7 +58,9 @@ type FormatSpec struct {
 	Note string
 }
 
-// Formats is the registry, in the order artifacts are produced.
+// Formats is the registry, in the order artifacts are produced. Everything reads it when it needs it
+// (AllFormats, Spec, FormatForCloudStack, Definition.OutputFormats, the metadata schema), so an entry
+// appended here, even by a test, is a format of every OS that does not restrict its formats.
 var Formats = []FormatSpec{
 	{
 		Format: FormatQCOW2, Suffix: ".qcow2", Image: "qcow2", QemuImgOptions: "compat=1.1", CompressClusters: true,
@@ -72,14 +79,15 @@ var Formats = []FormatSpec{
 	},
 }
 
-// AllFormats lists every format, in the order artifacts are produced.
-var AllFormats = func() []Format {
+// AllFormats lists every format of the registry, in the order artifacts are produced. It reads
+// Formats on each call.
+func AllFormats() []Format {
 	out := make([]Format, len(Formats))
 	for i, s := range Formats {
 		out[i] = s.Format
 	}
 	return out
-}()
+}
 
 // Spec returns a format's registry entry; an unknown format is an error naming the valid ones.
 func Spec(f Format) (FormatSpec, error) {
@@ -88,7 +96,7 @@ func Spec(f Format) (FormatSpec, error) {
 			return s, nil
 		}
 	}
-	return FormatSpec{}, fmt.Errorf("unknown format %q: choose one of %s", f, formatList(AllFormats))
+	return FormatSpec{}, fmt.Errorf("unknown format %q: choose one of %s", f, formatList(AllFormats()))
 }
 
 // FileName is the shipped file of a template whose stem is stem.

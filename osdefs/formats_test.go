@@ -53,3 +53,33 @@ func TestFormatRegistry(t *testing.T) {
 		t.Errorf("unknown CloudStack format: %v", err)
 	}
 }
+
+// A definition without Formats is built in every format of the registry; one that sets them is held
+// to that list, which must name registry formats.
+func TestDefinitionFormats(t *testing.T) {
+	d, err := Lookup("fedora-41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Formats != nil || formatList(d.OutputFormats()) != formatList(AllFormats()) {
+		t.Errorf("fedora-41: Formats %v, OutputFormats %v, want nil and the registry's %v", d.Formats, d.OutputFormats(), AllFormats())
+	}
+	d.Formats = []Format{FormatQCOW2}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := formatList(d.OutputFormats()); got != "qcow2" || d.SupportsFormat(FormatOVA) {
+		t.Errorf("restricted to qcow2: OutputFormats %s, supports ova %t", got, d.SupportsFormat(FormatOVA))
+	}
+	if _, err := ParseFormats(d, "ova"); err == nil || !strings.Contains(err.Error(), `format "ova" is not supported for fedora-41: choose from qcow2`) {
+		t.Errorf("ParseFormats(ova) of a qcow2-only OS: %v", err)
+	}
+	d.Formats = []Format{"floppy"}
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), `Formats: unknown format "floppy": choose one of `+formatList(AllFormats())) {
+		t.Errorf("Formats [floppy]: Validate() = %v", err)
+	}
+	d.Formats = []Format{}
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "at least one output Format") {
+		t.Errorf("Formats []: Validate() = %v", err)
+	}
+}

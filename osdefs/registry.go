@@ -130,11 +130,11 @@ func Select(filter string) ([]Definition, error) {
 }
 
 // ParseFormats resolves a format list ("qcow2,vhd", "all" or empty for the OS's defaults) against what
-// the OS supports. Unknown or unsupported formats are errors naming the valid choices.
+// the OS supports (Definition.OutputFormats). Unknown or unsupported formats are errors naming the valid choices.
 func ParseFormats(d Definition, list string) ([]Format, error) {
 	l := strings.TrimSpace(strings.ToLower(list))
 	if l == "" || l == "all" {
-		return append([]Format(nil), d.Formats...), nil
+		return d.OutputFormats(), nil
 	}
 	seen := map[Format]bool{}
 	for _, part := range strings.Split(l, ",") {
@@ -143,25 +143,25 @@ func ParseFormats(d Definition, list string) ([]Format, error) {
 			continue
 		}
 		known := false
-		for _, g := range AllFormats {
+		for _, g := range AllFormats() {
 			known = known || g == f
 		}
 		if !known {
-			return nil, fmt.Errorf("unknown format %q: choose from %s (comma-separated), or all", part, formatList(AllFormats))
+			return nil, fmt.Errorf("unknown format %q: choose from %s (comma-separated), or all", part, formatList(AllFormats()))
 		}
 		if !d.SupportsFormat(f) {
-			return nil, fmt.Errorf("format %q is not supported for %s: choose from %s", part, d.ID, formatList(d.Formats))
+			return nil, fmt.Errorf("format %q is not supported for %s: choose from %s", part, d.ID, formatList(d.OutputFormats()))
 		}
 		seen[f] = true
 	}
 	var out []Format
-	for _, f := range AllFormats {
+	for _, f := range AllFormats() {
 		if seen[f] {
 			out = append(out, f)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("empty format list %q: choose from %s", list, formatList(d.Formats))
+		return nil, fmt.Errorf("empty format list %q: choose from %s", list, formatList(d.OutputFormats()))
 	}
 	return out, nil
 }

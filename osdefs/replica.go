@@ -2,6 +2,7 @@ package osdefs
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -43,7 +44,8 @@ func replica(v Definition) Definition {
 		r.BootCommand[i] = instRepoRe.ReplaceAllString(k, "inst.repo="+replicaRepo)
 	}
 	r.Provisioners = append([]string(nil), v.Provisioners...)
-	r.Formats = append([]Format(nil), v.Formats...)
+	// The field, not OutputFormats: nil stays nil, so the replica follows the registry as v does.
+	r.Formats = slices.Clone(v.Formats)
 	return r
 }
 

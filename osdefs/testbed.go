@@ -39,7 +39,6 @@ func testbed(id string, aliases []string, disk, name string) Definition {
 		CPUs:             2,
 		ShutdownCommand:  "poweroff",
 		CloudStackOSType: "Debian GNU/Linux 12 (64-bit)",
-		Formats:          AllFormats,
 		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
 		PasswordEnabled:  true,
 	}

@@ -42,7 +42,6 @@ func init() {
 		CPUs:             2,
 		ShutdownCommand:  "shutdown -P now",
 		CloudStackOSType: "Ubuntu 22.04 LTS",
-		Formats:          AllFormats,
 		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
 		PasswordEnabled:  true,
 	})
