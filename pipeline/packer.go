@@ -12,7 +12,6 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
-	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/packerrun"
 	"golang.org/x/sync/errgroup"
 )
@@ -149,23 +148,9 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 	}
 
 	err := timed("packer-build", func() error {
-		hcl, err := osdefs.RenderPacker(d)
+		work, err := packerWorkDir(d)
 		if err != nil {
 			return err
-		}
-		scripts, err := dirFromFS(guest.Scripts)
-		if err != nil {
-			return err
-		}
-		httpDir := dag.Directory()
-		if d.HTTPDir != "" {
-			files, err := osdefs.HTTPFiles(d)
-			if err != nil {
-				return err
-			}
-			if httpDir, err = dirFromFS(files); err != nil {
-				return err
-			}
 		}
 		// A given installer is mounted as it is; a fetched one is read from the ISO cache by digest.
 		isoPath, withISO := "/work/iso/"+res.iso.FileName, tc
@@ -189,9 +174,7 @@ func (m *CloudstackTemplates) packerBuild(ctx context.Context, r buildRequest) (
 			args = append(args, "-var", "ssh_timeout="+r.sshTimeout)
 		}
 		ran := withISO.
-			WithNewFile("/work/"+osdefs.TemplateFile, string(hcl)).
-			WithDirectory("/work/http", httpDir).
-			WithDirectory("/work/scripts", scripts).
+			WithDirectory("/work", work).
 			WithWorkdir("/work").
 			WithEnvVariable("CST_CONSOLE_TIMEOUT", fmt.Sprint(int(consoleTimeout(res.accel.Accel).Seconds()))).
 			WithExec(args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
