@@ -38,25 +38,27 @@ func checkRun(ctx context.Context, what string, c *dagger.Container, repo *dagge
 	return nil
 }
 
-// Lint every shell script of the repository (scripts/ and ci/) with ShellCheck, following what each
-// sources: the guest provisioning scripts and tools.sh at every severity, the other host scripts at
+// Lint every shell script of the repository (scripts/, ci/, gobuild/) with ShellCheck, following what
+// each sources, in the shell its #! line names (bash for a sourced library without one): the guest
+// provisioning scripts, tools.sh and the Packer trim at every severity, the other host scripts at
 // warning and above.
 // +check
 func (m *CloudstackTemplates) LintShell(
 	ctx context.Context,
 	// The tree to check (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!scripts/", "!ci/"]
+	// +ignore=["*", "!scripts/", "!ci/", "!gobuild/"]
 	repo *dagger.Directory,
 ) error {
 	return checkRun(ctx, "shellcheck", shellcheckImage(), repo, `
-mapfile -t scripts < <(find scripts ci -name '*.sh' -type f | sort)
-[ "${#scripts[@]}" -gt 0 ] || { echo "no shell script under scripts/ or ci/" >&2; exit 1; }
+mapfile -t scripts < <(find scripts ci gobuild -name '*.sh' -type f 2>/dev/null | sort)
+[ "${#scripts[@]}" -gt 0 ] || { echo "no shell script under scripts/, ci/ or gobuild/" >&2; exit 1; }
 failed=()
 for f in "${scripts[@]}"; do
-  severity=warning
-  case "$f" in scripts/guest/*|scripts/tools.sh) severity=style ;; esac
-  (cd "$(dirname "$f")" && shellcheck -x --shell=bash --severity="$severity" "$(basename "$f")") >&2 || failed+=("$f")
+  opts=(-x "--severity=warning")
+  case "$f" in scripts/guest/*|scripts/tools.sh|gobuild/*) opts=(-x "--severity=style") ;; esac
+  head -n1 "$f" | grep -q '^#!' || opts+=(--shell=bash)
+  (cd "$(dirname "$f")" && shellcheck "${opts[@]}" "$(basename "$f")") >&2 || failed+=("$f")
 done
 [ "${#failed[@]}" -eq 0 ] || { echo "ShellCheck fails on: ${failed[*]}" >&2; exit 1; }
 echo "${#scripts[@]} scripts pass ShellCheck"`)
