@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench.sh — measure the pipeline on the testbed. Every comparison runs as interleaved pairs (A B, B A,
 # A B, ...) and is reported as the median and range (min–max) of each side and of the per-pair ratio,
-# with the machine's load before and after each run, its cores and the accelerator the module's probe
-# picks. Nothing is asserted about speed: a slow figure fails nothing.
+# with the machine's load before and after each run, the CPU-seconds the guest, the engine, the CLI and
+# the rest used during it, its cores and the accelerator the module's probe picks. Nothing is asserted
+# about speed: a slow figure fails nothing.
 #
 #   scripts/bench.sh            the pipeline (TestBenchmark). About 55–60 min on 2 cores under TCG:
 #                                 engine cache prune + cold `build --os testbed`       ~25 min (one run)

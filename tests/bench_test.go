@@ -244,7 +244,10 @@ func newBench(t *testing.T, name, title string) *bench {
 func (b *bench) measure(figure, side string, pair int, f func(*stats.Run)) stats.Run {
 	b.t.Helper()
 	run := stats.Run{Figure: figure, Side: side, Pair: pair, LoadBefore: loadavg(b.t)}
+	// Who used the CPUs meanwhile: on two cores a TCG guest loses whatever the rest takes.
+	cpu := stats.StartCPU("/proc", time.Second)
 	f(&run)
+	run.CPU = cpu.Stop()
 	run.LoadAfter = loadavg(b.t)
 	b.report.Runs = append(b.report.Runs, run)
 	where := ""
@@ -355,6 +358,8 @@ func (b *bench) packerPairs(label string, pairs int, goal float64, pipeline func
 		"stamped by the engine for the pipeline, by the harness for raw):", label, pairs),
 		"pipeline", "raw", pipeRuns, rawRuns))
 	b.table(stats.StageTable(fmt.Sprintf("Stage clock of %s's `packer-build` through the pipeline:", label), pipeRuns))
+	b.table(stats.CPUTable(fmt.Sprintf("CPU-seconds used on the machine during %s's runs, pipeline against raw, %d pairs (each process "+
+		"read every second: a lower bound):", label, pairs), "pipeline", "raw", pipeRuns, rawRuns))
 }
 
 // phases completes a run's phases with what it spent outside Packer, or notes why there are none.

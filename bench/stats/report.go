@@ -19,6 +19,8 @@ type Run struct {
 	LoadAfter  Load               `json:"loadAfter"`
 	Phases     map[string]float64 `json:"phases,omitempty"`
 	Stages     []Stage            `json:"stages,omitempty"`
+	// CPU is the CPU-seconds each of CPUGroups used on the machine while the run lasted.
+	CPU map[string]float64 `json:"cpu,omitempty"`
 	// Log is the run's output file, relative to the report's directory.
 	Log  string `json:"log,omitempty"`
 	Note string `json:"note,omitempty"`
@@ -235,11 +237,23 @@ func (r Report) MachineLine() string {
 // PhaseTable compares the phases of two sides' runs: per phase, each side's median and range, and
 // the difference of the medians. Phases no run has are left out.
 func PhaseTable(title, aName, bName string, a, b []Run) Table {
-	t := Table{Title: title, Header: []string{"phase", aName + ", median (range)", bName + ", median (range)", "difference of medians", "n"}}
+	return compareTable(title, "phase", aName, bName, a, b, Phases, func(r Run) map[string]float64 { return r.Phases })
+}
+
+// CPUTable compares the CPU-seconds each process group used during two series of runs, median
+// (range) side by side, as PhaseTable does for Packer's phases.
+func CPUTable(title, aName, bName string, a, b []Run) Table {
+	return compareTable(title, "CPU used by", aName, bName, a, b, CPUGroups, func(r Run) map[string]float64 { return r.CPU })
+}
+
+// compareTable is one row per key that either series has: each side's median (range) in seconds, the
+// difference of the medians and the counts.
+func compareTable(title, first, aName, bName string, a, b []Run, rows []PhaseKey, values func(Run) map[string]float64) Table {
+	t := Table{Title: title, Header: []string{first, aName + ", median (range)", bName + ", median (range)", "difference of medians", "n"}}
 	col := func(runs []Run, key string) []float64 {
 		var v []float64
 		for _, r := range runs {
-			if x, ok := r.Phases[key]; ok {
+			if x, ok := values(r)[key]; ok {
 				v = append(v, x)
 			}
 		}
@@ -255,7 +269,7 @@ func PhaseTable(title, aName, bName string, a, b []Run) Table {
 		}
 		return c
 	}
-	for _, p := range Phases {
+	for _, p := range rows {
 		sa, sb := Summarize(col(a, p.Key)), Summarize(col(b, p.Key))
 		if sa.N == 0 && sb.N == 0 {
 			continue
