@@ -18,7 +18,7 @@
 #
 #   CST_BENCH_PAIRS=N      interleaved pairs per Packer comparison (default 3; fewer give no usable spread)
 #   CST_BENCH_WARM=N       unchanged rebuilds timed after the first build (default 3)
-#   CST_BENCH_ALL_PAIRS=N  build-all pairs (default 1, ~15 min each; the figure then says "a single pair")
+#   CST_BENCH_ALL_PAIRS=N  build-all pairs (default 1, ~8 min each; the figure then says "a single pair"; 0 skips build-all)
 #   CST_BENCH_PRUNE=0      keep the engine cache: no cold build; the first build is labelled NOT cold
 #
 # Output in bench/out/ (not tracked): results.json and results.md (the README's "Measured" table, also

@@ -32,7 +32,7 @@ import (
 //	CST_BENCH_OUT        directory for <name>.json, <name>.md and logs/ (unset: print only)
 //	CST_BENCH_PAIRS      interleaved pairs per Packer comparison (default 3)
 //	CST_BENCH_WARM       unchanged rebuilds timed after the first build (default 3)
-//	CST_BENCH_ALL_PAIRS  build-all --parallel 1 / --parallel 3 pairs (default 1)
+//	CST_BENCH_ALL_PAIRS  build-all --parallel 1 / --parallel 3 pairs (default 1; 0 leaves build-all out)
 //	CST_BENCH_PRUNE=0    keep the engine cache: the first build is then not a cold one, and says so
 
 // TestBenchmark measures the pipeline on the testbed: the first (cold) build and unchanged rebuilds,
@@ -40,7 +40,7 @@ import (
 // a time against all at once, and the artifacts' sizes.
 func TestBenchmark(t *testing.T) {
 	b := newBench(t, "results", "### Benchmark (`scripts/bench.sh`)")
-	pairs, warmRuns, allPairs := benchPairs(t), envInt(t, "CST_BENCH_WARM", 3), envInt(t, "CST_BENCH_ALL_PAIRS", 1)
+	pairs, warmRuns, allPairs := benchPairs(t), envInt(t, "CST_BENCH_WARM", 3), envCount(t, "CST_BENCH_ALL_PAIRS", 1)
 	prune := os.Getenv("CST_BENCH_PRUNE") != "0"
 	b.report.Settings = []string{
 		fmt.Sprintf("%d interleaved pairs for the Packer comparison", pairs),
@@ -151,21 +151,23 @@ func TestBenchmark(t *testing.T) {
 			_ = os.RemoveAll(dir)
 		}).Seconds
 	}
-	seq, par := stats.RunPairs(allPairs, func(pair int, side stats.Side) float64 {
-		if side == stats.A {
-			return buildAll(1, pair)
+	if allPairs > 0 { // CST_BENCH_ALL_PAIRS=0 leaves build-all out
+		seq, par := stats.RunPairs(allPairs, func(pair int, side stats.Side) float64 {
+			if side == stats.A {
+				return buildAll(1, pair)
+			}
+			return buildAll(3, pair)
+		})
+		speedup, _ := stats.Ratios(seq, par)
+		single := ""
+		if allPairs == 1 {
+			single = "; a single pair: its spread is unknown"
 		}
-		return buildAll(3, pair)
-	})
-	speedup, _ := stats.Ratios(seq, par)
-	single := ""
-	if allPairs == 1 {
-		single = "; a single pair: its spread is unknown"
+		b.add(stats.NewFigure("build-all over testbed, testbed-3g, testbed-4g (qcow2, no validation or scan), --parallel 1", "s", seq))
+		b.add(stats.NewFigure("the same, --parallel 3", "s", par))
+		b.add(stats.NewFigure("--parallel 3 speed-up (parallel 1 ÷ parallel 3, per pair)", "x", speedup).
+			WithNote("%d cores%s", runtime.NumCPU(), single))
 	}
-	b.add(stats.NewFigure("build-all over testbed, testbed-3g, testbed-4g (qcow2, no validation or scan), --parallel 1", "s", seq))
-	b.add(stats.NewFigure("the same, --parallel 3", "s", par))
-	b.add(stats.NewFigure("--parallel 3 speed-up (parallel 1 ÷ parallel 3, per pair)", "x", speedup).
-		WithNote("%d cores%s", runtime.NumCPU(), single))
 
 	// Sizes: each artifact of the first build against the raw disk's allocated bytes.
 	rawImg := filepath.Join(t.TempDir(), "disk.raw")
@@ -398,6 +400,14 @@ func (b *bench) finish() {
 
 // benchPairs is CST_BENCH_PAIRS, default 3.
 func benchPairs(t *testing.T) int { return envInt(t, "CST_BENCH_PAIRS", 3) }
+
+// envCount is envInt that also takes 0, for a part of the benchmark that can be left out.
+func envCount(t *testing.T, name string, def int) int {
+	if os.Getenv(name) == "0" {
+		return 0
+	}
+	return envInt(t, name, def)
+}
 
 func envInt(t *testing.T, name string, def int) int {
 	v := os.Getenv(name)
