@@ -3,7 +3,6 @@
 // run the same `dagger call`s, their build matrix included (`dagger call matrix`, osdefs.CIMatrix).
 //
 // The tests check that
-//   - actionlint (built by scripts/ci-tools.sh) passes on the workflows, with ShellCheck on their run: blocks;
 //   - the GitLab and Buildkite files, and the pipelines their generators print for the real catalogue,
 //     pass their platforms' own parsers: gitlab-ci-local (GitLab's schema, includes, extends, stages,
 //     needs) and github.com/buildkite/go-pipeline (what `buildkite-agent pipeline upload` runs,
@@ -15,6 +14,7 @@
 //     the job summary, the release's size check) do so under bash with a fake `dagger` that prints
 //     what the module prints (the matrix of osdefs.CIMatrix, whose own cases are in osdefs).
 //
-// Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which also installs jq, ShellCheck,
-// gitlab-ci-local and go-pipeline's modules).
+// Run them with `go test ./ci/...` after `scripts/ci-tools.sh` (which installs jq, gitlab-ci-local and
+// go-pipeline's modules). actionlint, with ShellCheck on every run: block, is the module's Dagger check
+// lint-workflows (`dagger checks`), run in a container.
 package ci

@@ -1,28 +1,12 @@
 package ci
 
 import (
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// actionlint (with ShellCheck on every run: block) passes on the GitHub workflows.
-func TestActionlint(t *testing.T) {
-	actionlint := tool(t, "CST_ACTIONLINT", "actionlint")
-	shellcheck := tool(t, "CST_SHELLCHECK", "shellcheck")
-	files, _ := filepath.Glob(filepath.Join(root, ".github/workflows/*.yml"))
-	if len(files) == 0 {
-		t.Fatal("no workflows under .github/workflows")
-	}
-	args := append([]string{"-no-color", "-shellcheck", shellcheck}, files...)
-	out, err := exec.Command(actionlint, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("actionlint %v: %v\n%s", files, err, out)
-	}
-}
 
 var shaPin = regexp.MustCompile(`^[^@\s]+@[0-9a-f]{40}$`)
 

@@ -145,13 +145,3 @@ func TestPackerTrimScript(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func TestPackerTrimShellcheck(t *testing.T) {
-	sc, err := exec.LookPath("shellcheck")
-	if err != nil {
-		t.Fatal("shellcheck not found: run scripts/tools.sh (installs Debian's shellcheck)")
-	}
-	if out, err := exec.Command(sc, "--severity=style", "packer_trim.sh").CombinedOutput(); err != nil {
-		t.Fatalf("shellcheck packer_trim.sh: %v\n%s", err, out)
-	}
-}

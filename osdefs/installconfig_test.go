@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -169,29 +168,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// TestUbuntuUserDataCloudInitSchema runs Debian's cloud-init on the user-data: the installer hands
-// this file to cloud-init first, so it must be valid cloud-config too.
-func TestUbuntuUserDataCloudInitSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "user-data")
-	if err := os.WriteFile(path, ubuntuUserData(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	CloudInitSchema(t, path)
-}
-
-// CloudInitSchema fails t unless `cloud-init schema --config-file path` accepts the file.
-func CloudInitSchema(t *testing.T, path string) {
-	t.Helper()
-	ci, err := exec.LookPath("cloud-init")
-	if err != nil {
-		t.Fatal("cloud-init not found: run scripts/tools.sh (installs Debian's cloud-init for `cloud-init schema`)")
-	}
-	out, err := exec.Command(ci, "schema", "--config-file", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("cloud-init schema --config-file %s: %v\n%s", filepath.Base(path), err, out)
-	}
 }
 
 // --- kickstarts -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 #   scripts/test.sh            unit + static checks, engine integration tests, end-to-end pipeline tests
 #   scripts/test.sh unit       only what needs no engine (plain `go test`)
 #
-# It installs what it needs (Debian packages, actionlint from the Go module proxy), brings up a Dagger
+# It installs what it needs (Debian packages, npm tools), brings up a Dagger
 # engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names), builds the
 # offline testbed OS, readies the pipeline's tools (`dagger call prepare`), takes Packer from its
 # toolchain (`unit` builds it on the host instead), and runs the suites. Nothing is skipped: a
@@ -29,15 +29,16 @@ say() {
 # with Dagger compile once, not once per setting.
 export GOFLAGS="${GOFLAGS:--buildvcs=false -trimpath}" CGO_ENABLED="${CGO_ENABLED:-0}"
 mode=${1:-all}
-say "tools (shellcheck, cloud-init, actionlint, qemu-img, debugfs, xmllint, ...)"
+say "tools (qemu-img, debugfs, xmllint, jq, gitlab-ci-local, ...; the linters run as Dagger checks)"
 missing=()
 for p in qemu-utils e2fsprogs libxml2-utils bzip2; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# With an engine, Packer comes out of the pipeline's own toolchain (below): compiled once, not twice.
-[ "$mode" = unit ] || export CST_TOOLS_NO_PACKER=1
+# No unit test runs Packer (`packer validate` is a Dagger check); the e2e tests' host Packer comes out
+# of the pipeline's own toolchain (below): compiled once, not twice.
+export CST_TOOLS_NO_PACKER=1
 TOOLS_BIN=$(bash scripts/tools.sh)
 bash scripts/ci-tools.sh >/dev/null
 export PATH="$TOOLS_BIN:$PATH"

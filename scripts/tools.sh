@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the tools the static tests need, from a cold Debian 12 machine, and prints the directory
-# that holds the built binaries (put it on PATH or point CST_PACKER at "$dir/packer").
+# that holds the built binaries (put it on PATH).
 #
-#   ShellCheck   lints scripts/**/*.sh            (Debian package, shellcheck)
-#   cloud-init   `cloud-init schema` on our YAML  (Debian package)
 #   gnupg        `gpg --show-keys` for keys/*.asc (Debian package)
-#   packer       v1.9.4, `packer validate`        (built from the Go module proxy, QEMU builder only)
+#   packer       v1.9.4, raw builds for bench.sh   (built from the Go module proxy, QEMU builder only)
+#
+# ShellCheck, cloud-init's schema and `packer validate` run in containers instead, as the module's
+# Dagger checks (`dagger checks`).
 #
 # Packer is built from source because the module proxy is the only source of Go binaries here and it
 # refuses `go install module@version` for Packer (its go.mod has replace directives). The build is
@@ -23,8 +24,6 @@ mkdir -p "$BIN_DIR"
 log() { printf 'tools.sh: %s\n' "$*" >&2; }
 
 apt_missing=()
-command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
-command -v cloud-init >/dev/null 2>&1 || apt_missing+=(cloud-init)
 command -v gpg >/dev/null 2>&1 || apt_missing+=(gnupg)
 command -v flock >/dev/null 2>&1 || apt_missing+=(util-linux)
 if ((${#apt_missing[@]} > 0)); then
