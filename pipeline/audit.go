@@ -49,6 +49,26 @@ func checkAuditIdentity(actor, origin string) error {
 // the log records what they are, never their IDs. (An ID of an undeclared one is caught by its shape.)
 var auditObjectArgs = map[string]string{"iso": "File"}
 
+// auditEnumArgs are the audited functions' enum arguments. The engine hands over an enum by its member
+// name ("High"); the log writes its value ("HIGH"), as the docs, the CLI and the code spell it.
+var auditEnumArgs = map[string]func(json.RawMessage) json.RawMessage{"failOn": enumValue[Severity]}
+
+// enumValue turns an enum member's name, as JSON, into its value; anything else is kept as it is.
+func enumValue[T ~string, P interface {
+	*T
+	UnmarshalJSON([]byte) error
+}](raw json.RawMessage) json.RawMessage {
+	var v T
+	if err := P(&v).UnmarshalJSON(raw); err != nil {
+		return raw
+	}
+	b, err := json.Marshal(string(v))
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
 // auditCall reads the call the engine is serving: its function and arguments, redacted.
 func auditCall(ctx context.Context) (string, map[string]any, error) {
 	call := dag.CurrentFunctionCall()
@@ -74,7 +94,11 @@ func auditCall(ctx context.Context) (string, map[string]any, error) {
 		if obj != "" {
 			kind = monitor.ArgObject
 		}
-		args[name] = monitor.AuditValue(json.RawMessage(val), kind, obj)
+		raw := json.RawMessage(val)
+		if toValue, ok := auditEnumArgs[name]; ok {
+			raw = toValue(raw)
+		}
+		args[name] = monitor.AuditValue(raw, kind, obj)
 	}
 	return fn, args, nil
 }
