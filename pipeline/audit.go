@@ -232,7 +232,8 @@ func (m *CloudstackTemplates) afterBuild(ctx context.Context, log *log.Logger, d
 // secrets and engine objects left out, every input's digest, the tools, the outcome and the
 // artifacts' digests (docs/monitoring.md). Each line holds the SHA-256 of the one before; the log is
 // handed out only when that chain is whole. Keep it where the engine's owner cannot change it (CI
-// artifacts).
+// artifacts). Never cached: each call reads the log as it is now.
+// +cache="never"
 func (m *CloudstackTemplates) Audit(ctx context.Context) (*dagger.File, error) {
 	f := dag.Container().From(debianImage).
 		WithMountedCache("/audit", cacheVolume(auditVolume)).

@@ -227,7 +227,9 @@ func (m *CloudstackTemplates) FetchIso(
 // Resolve an OS installer without downloading it: read and authenticate the vendor's checksum file
 // (or take the catalogue's pinned digest) and print, as JSON, the installer's file name, algorithm and
 // digest, with URLs redacted. CI keys its installer cache on the digest and hands the cached file to
-// build --iso, which verifies it again.
+// build --iso, which verifies it again. Never cached: a vendor may re-spin an installer under the same
+// name, and this is how CI notices.
+// +cache="never"
 func (m *CloudstackTemplates) ResolveIso(
 	ctx context.Context,
 	// OS to resolve (an ID or alias, see the list function).

@@ -58,7 +58,9 @@ func keepRecord(ctx context.Context, log *log.Logger, r monitor.Record) {
 
 // The build records this engine has kept: one JSON file per build under <os>/, failures included (a
 // failed build exports nothing, but its record names the stage and the error). Feed them, with
-// exported metadata.json files or CI artifacts, to report.
+// exported metadata.json files or CI artifacts, to report. Never cached: each call reads the records as
+// they are now.
+// +cache="never"
 func (m *CloudstackTemplates) Records(
 	// Only this OS (an ID or alias); empty for all.
 	// +optional
