@@ -130,7 +130,7 @@ func TestBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.packerPairs("testbed", pairs, 1.15, func(bust string) []string {
+	b.packerPairs("testbed", pairs, 1.10, func(bust string) []string {
 		return append(append([]string{"--accel", "tcg"}, mir.flags()...), "packer-build", "--os", "testbed", "--ssh-timeout", bust, "entries")
 	}, func() rawResult {
 		return rawPacker(t, d, filepath.Join(testbedDir(t), testbedImage), filepath.Join(testbedDir(t), "SHA256SUMS"))
