@@ -17,7 +17,8 @@
 #
 # Knobs: CST_ENGINE_HOME (build tree, logs, pids; /var/lib/cloudstack-templates/engine),
 #        CST_DAGGER_STATE (engine --root; /var/lib/dagger), CST_DEBIAN_MIRROR (debootstrap mirror),
-#        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4).
+#        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4), CST_ENGINE_FREE_GB (space the
+#        engine's cache leaves writable on its disk; 25).
 set -euo pipefail
 
 CST_DAGGER_VERSION="${CST_DAGGER_VERSION:-v0.19.7}"
@@ -25,6 +26,7 @@ HOME_DIR="${CST_ENGINE_HOME:-/var/lib/cloudstack-templates/engine}"
 STATE_DIR="${CST_DAGGER_STATE:-/var/lib/dagger}"
 DEBIAN_MIRROR="${CST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.25.4}"
+FREE_GB="${CST_ENGINE_FREE_GB:-25}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 BIN_DIR="$HOME_DIR/bin"
@@ -196,10 +198,12 @@ EOF
 }
 
 write_engine_config() {
-  # Read by the engine at start: docker.io pulls go through the local mirror first.
-  local want
-  want=$(printf '{\n  "registries": {\n    "docker.io": { "mirrors": ["%s"] },\n    "%s": { "http": true }\n  }\n}\n' \
-    "$REGISTRY_ADDR" "$REGISTRY_ADDR")
+  # Read by the engine at start: docker.io pulls go through the local mirror first, and the cache is
+  # capped at what cap_engine_cache chose (none until it has measured).
+  local want gc=""
+  [ -s "$HOME_DIR/gc-cap" ] && gc=$(printf ',\n  "gc": { "maxUsedSpace": %s }' "$(cat "$HOME_DIR/gc-cap")")
+  want=$(printf '{\n  "registries": {\n    "docker.io": { "mirrors": ["%s"] },\n    "%s": { "http": true }\n  }%s\n}\n' \
+    "$REGISTRY_ADDR" "$REGISTRY_ADDR" "$gc")
   [ -f "$ENGINE_CONFIG" ] && [ "$(cat "$ENGINE_CONFIG")" = "$want" ] && return 0
   printf '%s\n' "$want" >"$ENGINE_CONFIG"
 }
@@ -297,6 +301,27 @@ load_go_sdk_image() {
   start_engine
 }
 
+gigabytes() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e9 }'; }
+
+cap_engine_cache() {
+  # The engine's own garbage collector counts blocks reserved for other users as free and would fill
+  # this disk (scripts/enginebootstrap/gc.go); cap its cache so $FREE_GB GB stay writable, restarting
+  # it when the cap it runs with is off, and prune down to the cap before anything runs.
+  local out cap decision avail cached
+  out=$(engine_env "$BIN_DIR/cst-engine-bootstrap" gc-cap --state "$STATE_DIR" --headroom "$((FREE_GB * 1000000000))" \
+    2>>"$LOG_DIR/gc.log") || fail "cannot measure the engine's cache (log: $LOG_DIR/gc.log)"
+  read -r cap decision avail cached <<<"$out"
+  say "engine cache $(gigabytes "$cached") GB, $(gigabytes "$avail") GB free: cap $(gigabytes "$cap") GB ($decision)"
+  [ "$decision" = restart ] || return 0
+  echo "$cap" >"$HOME_DIR/gc-cap"
+  write_engine_config
+  stop_pid_file "$HOME_DIR/engine.pid" engine
+  start_engine
+  engine_env "$BIN_DIR/dagger" core engine local-cache prune --use-default-policy >>"$LOG_DIR/gc.log" 2>&1 \
+    || fail "pruning the engine cache failed (log: $LOG_DIR/gc.log)"
+  say "engine cache pruned to its cap: $(gigabytes "$(df -P -B1 "$STATE_DIR" | awk 'NR == 2 { print $4 }')") GB free"
+}
+
 write_env() {
   cat >"$HOME_DIR/env.sh" <<EOF
 export _EXPERIMENTAL_DAGGER_RUNNER_HOST=$RUNNER
@@ -344,6 +369,7 @@ cmd_up() {
   step "go sdk image" build_go_sdk_image
   wait "$seed_job" || fail "seeding the registry mirror failed"
   step "go sdk load" load_go_sdk_image
+  step "cache cap" cap_engine_cache
   write_env
   say "ready in $((SECONDS - t0))s"
   print_env

@@ -5,6 +5,7 @@ package tests
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,44 @@ func TestEngineCacheVolumePersists(t *testing.T) {
 		WithExec([]string{"cat", "/cache/nonce"}).Stdout(ctx)
 	if err != nil || strings.TrimSpace(out) != nonce {
 		t.Fatalf("cache volume read back %q, %v; want %q", out, err, nonce)
+	}
+}
+
+// The engine's cache cannot grow until its disk is full: its cap stays well inside what its disk can
+// hold. Without the cap scripts/engine.sh sets, the engine sizes its collector from blocks it cannot
+// write (reserved for another user) and fills the disk; QEMU then pauses guests mid-install.
+func TestEngineCacheLeavesRoom(t *testing.T) {
+	t.Parallel()
+	c, ctx := connect(t)
+	cache := c.Engine().LocalCache()
+	capBytes, err := cache.MaxUsedSpace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := cache.EntrySet().DiskSpaceBytes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A container's root is a snapshot on the engine's state filesystem: df there is the engine's disk.
+	out, err := c.Container().From("debian:bookworm-slim").
+		WithEnvVariable("CST_NOW", time.Now().String()).
+		WithExec([]string{"df", "-P", "-B1", "/"}).Stdout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	fields := strings.Fields(lines[len(lines)-1])
+	if len(fields) < 4 {
+		t.Fatalf("df printed %q", out)
+	}
+	avail, err := strconv.ParseInt(fields[3], 10, 64)
+	if err != nil {
+		t.Fatalf("df printed %q: %v", out, err)
+	}
+	const margin = 10e9 // what builds write before the collector runs at the end of their session
+	t.Logf("engine cache %.1f GB, cap %.1f GB, %.1f GB writable", float64(cached)/1e9, float64(capBytes)/1e9, float64(avail)/1e9)
+	if int64(capBytes)+margin > int64(cached)+avail {
+		t.Errorf("the engine may grow its cache to %.1f GB, but its disk holds %.1f GB cached + %.1f GB writable: it can fill the disk (run scripts/engine.sh up to cap it)",
+			float64(capBytes)/1e9, float64(cached)/1e9, float64(avail)/1e9)
 	}
 }

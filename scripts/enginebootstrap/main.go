@@ -3,10 +3,12 @@
 //
 //	enginebootstrap seed  --rootfs DIR --goroot DIR --go-version V --registry HOST:PORT
 //	enginebootstrap gosdk --rootfs DIR --goroot DIR --codegen FILE --sdk-src DIR --out FILE.tar
+//	enginebootstrap gc-cap --state DIR --headroom BYTES
 //
 // seed publishes debian:bookworm-slim (a debootstrap minbase root filesystem) and golang:V-bookworm (the
 // same plus the official Go release) to the local docker.io mirror. gosdk builds the Go SDK runtime
-// image that `dagger call` needs and the official engine image ships as built-in content.
+// image that `dagger call` needs and the official engine image ships as built-in content. gc-cap
+// says what cache cap keeps the engine's disk from filling (gc.go).
 package main
 
 import (
@@ -22,7 +24,7 @@ const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: enginebootstrap seed|gosdk [flags]")
+		fmt.Fprintln(os.Stderr, "usage: enginebootstrap seed|gosdk|gc-cap [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -31,8 +33,10 @@ func main() {
 		err = seed(os.Args[2:])
 	case "gosdk":
 		err = goSDK(os.Args[2:])
+	case "gc-cap":
+		err = gcCap(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want seed or gosdk", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want seed, gosdk or gc-cap", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "enginebootstrap:", err)
