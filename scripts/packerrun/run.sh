@@ -9,7 +9,10 @@
 #     command that started another menu entry);
 #   - the guest printed nothing on its serial console for $CST_CONSOLE_TIMEOUT seconds after the boot
 #     command was typed: every definition's kernel writes to ttyS0, so the keys did not start it
-#     (a boot menu that changed, or keys typed before the menu was ready).
+#     (a boot menu that changed, or keys typed before the menu was ready);
+#   - the filesystem under $CST_WORK has less than $CST_MIN_FREE_BYTES (default 512 MiB) left while the
+#     guest runs: QEMU pauses a guest whose disk image cannot grow (its default werror=enospc), and the
+#     paused guest never answers SSH.
 #
 # Arguments are passed to `packer build`; CST_WORK (default /work) is the working directory and
 # CST_QEMU_COMM (default qemu-system) how the guest's process name starts.
@@ -19,13 +22,15 @@ cd "$W" || exit 1
 mkdir -p "$W"/result
 : >"$W/result/packer.log"
 qemu_running() { grep -qs "^${CST_QEMU_COMM:-qemu-system}" /proc/[0-9]*/comm; }
+free_bytes() { df -P -B1 "$W" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+min_free=${CST_MIN_FREE_BYTES:-536870912}
 # Stops this run's Packer: SIGTERM to the packer process the subshell started. Packer's wrapper
 # (panicwrap) forwards SIGTERM to the Packer that does the work, which cancels the build, stops the
 # guest and cleans up, as on Ctrl-C.
 stop_packer() {
   local s pid comm ppid
   for s in /proc/[0-9]*/stat; do
-    read -r pid comm _ ppid _ <"$s" 2>/dev/null || continue
+    { read -r pid comm _ ppid _ <"$s"; } 2>/dev/null || continue
     if [ "$ppid" = "$run" ] && [ "$comm" = "(packer)" ]; then kill -TERM "$pid" 2>/dev/null; fi
   done
 }
@@ -36,6 +41,11 @@ while kill -0 "$run" 2>/dev/null; do
   if grep -q 'Connected to SSH' "$W/result/packer.log"; then :
   elif qemu_running; then
     seen=yes
+    free=$(free_bytes)
+    if [ -n "$free" ] && [ "$free" -lt "$min_free" ]; then
+      stopped="the engine's disk is full ($((free >> 20)) MiB free where the guest's disk grows, under $((min_free >> 20)) MiB): QEMU pauses a guest that cannot write, so it would never answer SSH; free space on the engine host (dagger core engine local-cache prune, or a bigger disk) and run again"
+      stop_packer; break
+    fi
     if [ -z "$typed_at" ] && grep -q 'Waiting for SSH to become available' "$W/result/packer.log"; then typed_at=$SECONDS; fi
     if [ -n "$typed_at" ] && [ ! -s "$W/serial.log" ] && [ $((SECONDS - typed_at)) -ge "${CST_CONSOLE_TIMEOUT:-600}" ]; then
       stopped="the guest printed nothing on its serial console in ${CST_CONSOLE_TIMEOUT:-600}s after the boot command was typed: the keys did not start the installer's kernel (the boot menu differs from what the boot command expects, or the keys came before the menu was ready)"

@@ -57,6 +57,9 @@ func TestRun(t *testing.T) {
 			wantRC: 130, wantErr: []string{"the guest powered off before it answered SSH", "Build was cancelled"}, maxTime: 30 * time.Second},
 		{name: "silent console after the boot command", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "CST_CONSOLE_TIMEOUT=3"},
 			wantRC: 130, wantErr: []string{"the guest printed nothing on its serial console in 3s after the boot command was typed", "(empty: the guest printed nothing)"}, maxTime: 30 * time.Second},
+		{name: "disk full while the guest runs", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "FAKE_CONSOLE=[ 0.0] Linux version",
+			"CST_MIN_FREE_BYTES=" + fmt.Sprint(int64(1) << 62)},
+			wantRC: 130, wantErr: []string{"the engine's disk is full (", "dagger core engine local-cache prune", "Build was cancelled"}, maxTime: 30 * time.Second},
 		{name: "a talking console is not stopped", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=8", "FAKE_SLEEP=6", "CST_CONSOLE_TIMEOUT=2", "FAKE_CONSOLE=[ 0.0] Linux version"},
 			wantRC: 0, maxTime: 30 * time.Second, wantImage: true},
 	}
@@ -73,7 +76,9 @@ func TestRun(t *testing.T) {
 				}
 			}
 			cmd := exec.Command("bash", "-c", Script, "packer-run", "-var", "x=y")
-			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "CST_WORK="+work, "FAKE_BIN="+bin, "CST_QEMU_COMM="+guestName)
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "CST_WORK="+work, "FAKE_BIN="+bin, "CST_QEMU_COMM="+guestName,
+				// The disk-full watch would trip on a nearly full test host; only its own case sets a floor.
+				"CST_MIN_FREE_BYTES=0")
 			cmd.Env = append(cmd.Env, tc.env...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
