@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 		{name: "silent console after the boot command", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "CST_CONSOLE_TIMEOUT=3"},
 			wantRC: 130, wantErr: []string{"the guest printed nothing on its serial console in 3s after the boot command was typed", "(empty: the guest printed nothing)"}, maxTime: 30 * time.Second},
 		{name: "disk full while the guest runs", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "FAKE_CONSOLE=[ 0.0] Linux version",
-			"CST_MIN_FREE_BYTES=" + fmt.Sprint(int64(1) << 62)},
+			"CST_MIN_FREE_BYTES=" + fmt.Sprint(int64(1)<<62)},
 			wantRC: 130, wantErr: []string{"the engine's disk is full (", "dagger core engine local-cache prune", "Build was cancelled"}, maxTime: 30 * time.Second},
 		{name: "a talking console is not stopped", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=8", "FAKE_SLEEP=6", "CST_CONSOLE_TIMEOUT=2", "FAKE_CONSOLE=[ 0.0] Linux version"},
 			wantRC: 0, maxTime: 30 * time.Second, wantImage: true},
