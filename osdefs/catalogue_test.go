@@ -174,3 +174,19 @@ func TestRenderPacker(t *testing.T) {
 		})
 	}
 }
+
+// Only the testbed images come from the module's own testbed mirror: a replica or a vendor OS given no
+// mirror must not be sent there.
+func TestServedByTestbed(t *testing.T) {
+	want := map[string]bool{"testbed": true, "testbed-3g": true, "testbed-4g": true}
+	for _, d := range All() {
+		if got := d.ServedByTestbed(); got != want[d.ID] {
+			t.Errorf("%s: ServedByTestbed() = %v, want %v (installer %s)", d.ID, got, want[d.ID], d.Source.URL)
+		}
+	}
+	for id := range want {
+		if _, err := Lookup(id); err != nil {
+			t.Errorf("%s is not in the catalogue: %v", id, err)
+		}
+	}
+}

@@ -3,7 +3,8 @@ package osdefs
 // The testbed is a small Debian 12 guest that scripts/testbed.sh builds offline (debootstrap,
 // mke2fs -d, extlinux). It goes through exactly the same pipeline as the vendor OSes, booting from a
 // disk image instead of an installer ISO, so the whole chain can be proven where vendor ISOs cannot be
-// downloaded. Serve it with `scripts/testbed.sh serve` and build with
+// downloaded. Without --mirror the module builds it in the engine (the `testbed` function) and serves
+// it under TestbedMirror itself; a host copy is served with `scripts/testbed.sh serve` and
 // `--mirror http://testbed-mirror:8383 --mirror-service tcp://localhost:8383`.
 //
 // Two variants grow the same image to a larger disk (Packer resizes it, cloud-init grows the root
@@ -23,7 +24,7 @@ func testbed(id string, aliases []string, disk, name string) Definition {
 		Family:  "debian",
 		Fixture: true,
 		Source: Source{
-			URL:         TestbedMirror + "/testbed-bookworm.qcow2",
+			URL:         TestbedMirror + "/" + TestbedImage,
 			ChecksumURL: TestbedMirror + "/SHA256SUMS",
 			Algorithm:   "sha256",
 			Signing:     SigningNone,
@@ -42,6 +43,14 @@ func testbed(id string, aliases []string, disk, name string) Definition {
 		Provisioners:     []string{"cloudstack.sh", "cleanup.sh"},
 		PasswordEnabled:  true,
 	}
+}
+
+// TestbedImage is the testbed's file name, as scripts/testbed.sh writes it.
+const TestbedImage = "testbed-bookworm.qcow2"
+
+// ServedByTestbed says whether d's installer is the testbed image the module can build and serve itself.
+func (d Definition) ServedByTestbed() bool {
+	return d.Source.URL == TestbedMirror+"/"+TestbedImage
 }
 
 // TestbedMirror is where `scripts/testbed.sh serve` publishes the testbed, as seen from the pipeline

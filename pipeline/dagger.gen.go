@@ -78,6 +78,7 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 		MirrorService         *dagger.Service
 		TrivyDB               *dagger.Directory
 		SourceCommit          string
+		DebianMirror          string
 	}
 	concrete.Source = r.Source
 	concrete.MirrorAuth = r.MirrorAuth
@@ -100,6 +101,7 @@ func (r CloudstackTemplates) MarshalJSON() ([]byte, error) {
 	concrete.MirrorService = r.MirrorService
 	concrete.TrivyDB = r.TrivyDB
 	concrete.SourceCommit = r.SourceCommit
+	concrete.DebianMirror = r.DebianMirror
 	return json.Marshal(&concrete)
 }
 
@@ -126,6 +128,7 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 		MirrorService         *dagger.Service
 		TrivyDB               *dagger.Directory
 		SourceCommit          string
+		DebianMirror          string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -152,6 +155,7 @@ func (r *CloudstackTemplates) UnmarshalJSON(bs []byte) error {
 	r.MirrorService = concrete.MirrorService
 	r.TrivyDB = concrete.TrivyDB
 	r.SourceCommit = concrete.SourceCommit
+	r.DebianMirror = concrete.DebianMirror
 	return nil
 }
 
@@ -570,6 +574,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "CloudstackTemplates":
 		switch fnName {
+		case "Validate":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var image *dagger.File
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var bootTest bool
+			if inputArgs["bootTest"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
+				}
+			}
+			var bootTimeout string
+			if inputArgs["bootTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
+				}
+			}
+			var skipZoneCases []string
+			if inputArgs["skipZoneCases"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
+				}
+			}
+			return (*CloudstackTemplates).Validate(&parent, ctx, image, bootTest, bootTimeout, skipZoneCases)
 		case "Audit":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -745,46 +784,18 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return nil, (*CloudstackTemplates).ValidateCloudConfigs(&parent, ctx)
-		case "Validate":
+		case "Doctor":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var image *dagger.File
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
 				}
-			}
-			var bootTest bool
-			if inputArgs["bootTest"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTest"]), &bootTest)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTest", err))
-				}
-			}
-			var bootTimeout string
-			if inputArgs["bootTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["bootTimeout"]), &bootTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg bootTimeout", err))
-				}
-			}
-			var skipZoneCases []string
-			if inputArgs["skipZoneCases"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["skipZoneCases"]), &skipZoneCases)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
-				}
-			}
-			return (*CloudstackTemplates).Validate(&parent, ctx, image, bootTest, bootTimeout, skipZoneCases)
-		case "List":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			var format OutputFormat
 			if inputArgs["format"] != nil {
@@ -793,112 +804,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
 				}
 			}
-			return (*CloudstackTemplates).List(&parent, format)
-		case "FetchIso":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var stallTimeout string
-			if inputArgs["stallTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["stallTimeout"]), &stallTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stallTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).FetchIso(&parent, ctx, os, stallTimeout)
-		case "ResolveIso":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			return (*CloudstackTemplates).ResolveIso(&parent, ctx, os)
-		case "Tool":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var name ToolName
-			if inputArgs["name"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
-				}
-			}
-			return (*CloudstackTemplates).Tool(&parent, name), nil
-		case "Toolchain":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			return (*CloudstackTemplates).Toolchain(&parent), nil
-		case "Accelerator":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			return (*CloudstackTemplates).Accelerator(&parent, ctx)
-		case "PackerBuild":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
-			}
-			var iso *dagger.File
-			if inputArgs["iso"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
-				}
-			}
-			var sshTimeout string
-			if inputArgs["sshTimeout"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
-				}
-			}
-			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, sshTimeout)
-		case "Matrix":
-			var parent CloudstackTemplates
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var osFilter string
-			if inputArgs["osFilter"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
-				}
-			}
-			return (*CloudstackTemplates).Matrix(&parent, osFilter)
+			return (*CloudstackTemplates).Doctor(&parent, ctx, os, format)
 		case "Prepare":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1025,6 +931,111 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Publish(&parent, ctx, metadata, url, signedUrl, endpoint, apiKey, secretKey, zone, name, hypervisor, public, featured, passwordEnabled, wait, insecure)
+		case "List":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var format OutputFormat
+			if inputArgs["format"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
+				}
+			}
+			return (*CloudstackTemplates).List(&parent, format)
+		case "FetchIso":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var stallTimeout string
+			if inputArgs["stallTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stallTimeout"]), &stallTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stallTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).FetchIso(&parent, ctx, os, stallTimeout)
+		case "ResolveIso":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			return (*CloudstackTemplates).ResolveIso(&parent, ctx, os)
+		case "Tool":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var name ToolName
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			return (*CloudstackTemplates).Tool(&parent, name), nil
+		case "Toolchain":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*CloudstackTemplates).Toolchain(&parent), nil
+		case "Accelerator":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*CloudstackTemplates).Accelerator(&parent, ctx)
+		case "PackerBuild":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var os string
+			if inputArgs["os"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
+				}
+			}
+			var iso *dagger.File
+			if inputArgs["iso"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["iso"]), &iso)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
+				}
+			}
+			var sshTimeout string
+			if inputArgs["sshTimeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sshTimeout"]), &sshTimeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sshTimeout", err))
+				}
+			}
+			return (*CloudstackTemplates).PackerBuild(&parent, ctx, os, iso, sshTimeout)
 		case "Records":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1060,6 +1071,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Report(&parent, ctx, records, since)
+		case "Matrix":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var osFilter string
+			if inputArgs["osFilter"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["osFilter"]), &osFilter)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osFilter", err))
+				}
+			}
+			return (*CloudstackTemplates).Matrix(&parent, osFilter)
 		case "Scan":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1081,27 +1106,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*CloudstackTemplates).Scan(&parent, ctx, image, failOn)
-		case "Doctor":
+		case "Testbed":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var os string
-			if inputArgs["os"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["os"]), &os)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg os", err))
-				}
+			return (*CloudstackTemplates).Testbed(&parent), nil
+		case "Replicas":
+			var parent CloudstackTemplates
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			var format OutputFormat
-			if inputArgs["format"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["format"]), &format)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg format", err))
-				}
-			}
-			return (*CloudstackTemplates).Doctor(&parent, ctx, os, format)
+			return (*CloudstackTemplates).Replicas(&parent), nil
 		case "":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1255,7 +1273,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceCommit", err))
 				}
 			}
-			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot, toolsSigstoreIdentity, toolsSigstoreIssuer, metricsPush, metricsPushService, actor, origin, accel, packerVersion, qemuVersion, mirror, mirrorService, trivyDb, sourceCommit)
+			var debianMirror string
+			if inputArgs["debianMirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["debianMirror"]), &debianMirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg debianMirror", err))
+				}
+			}
+			return New(source, mirrorAuth, qcow2Compression, tools, toolsMirror, toolsMirrorService, toolsKey, toolsSigstoreRoot, toolsSigstoreIdentity, toolsSigstoreIssuer, metricsPush, metricsPushService, actor, origin, accel, packerVersion, qemuVersion, mirror, mirrorService, trivyDb, sourceCommit, debianMirror)
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -134,10 +134,17 @@ func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Def
 
 func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.Definition) ([]doctor.Finding, error) {
 	mirror := m.Mirror
-	c := aptInstall(m.fetchContainer(), "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
+	c := aptInstall(m.mirrorContainer(), "curl").WithEnvVariable("CST_DOCTOR", time.Now().String())
 	type urlOf struct{ os, file, what, url string }
 	var urls []urlOf
+	var builtIn []doctor.Finding
 	for _, d := range defs {
+		if mirror == "" && d.ServedByTestbed() {
+			// Nothing to reach: the module builds it from Debian's archive, as the tools check does.
+			builtIn = append(builtIn, doctor.Finding{Check: d.ID + " installer", Status: doctor.Pass,
+				Detail: "built in the engine by the testbed function and served by the module (no --mirror)"})
+			continue
+		}
 		p, err := fetch.NewPlan(d, mirror)
 		if err != nil {
 			return nil, err
@@ -173,7 +180,7 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 		})
 	}
 	p.Wait()
-	return results, nil
+	return append(builtIn, results...), nil
 }
 
 func (m *CloudstackTemplates) toolFinding(ctx context.Context) doctor.Finding {

@@ -34,9 +34,18 @@ func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error 
 	return nil
 }
 
-// fetchContainer runs cst-fetch, with the mirror service bound under the mirror URL's host name and
+// fetchContainer runs cst-fetch for d: from the mirror (mirrorContainer), or, given no mirror, the
+// testbed from the module's own testbed mirror, built in the engine.
+func (m *CloudstackTemplates) fetchContainer(d osdefs.Definition) *dagger.Container {
+	if m.Mirror != "" || !d.ServedByTestbed() {
+		return m.mirrorContainer()
+	}
+	return m.fetchBase().WithServiceBinding(testbedMirrorHost(), m.testbedMirror())
+}
+
+// mirrorContainer runs cst-fetch with the mirror service bound under the mirror URL's host name and
 // the mirror's credentials in its environment.
-func (m *CloudstackTemplates) fetchContainer() *dagger.Container {
+func (m *CloudstackTemplates) mirrorContainer() *dagger.Container {
 	c := m.fetchBase()
 	if m.MirrorAuth != nil {
 		// cst-fetch reads it from the environment: never an argument, which the engine records.
@@ -75,7 +84,7 @@ func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition,
 	if _, err := fetch.NewPlan(d, m.Mirror); err != nil {
 		return fetch.Plan{}, err
 	}
-	c := m.fetchContainer()
+	c := m.fetchContainer(d)
 	if withCache {
 		c = c.WithMountedCache("/cache", cacheVolume("iso"))
 	}
@@ -101,7 +110,7 @@ func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, st
 	if err != nil {
 		return nil, p, err
 	}
-	ran := m.fetchContainer().WithMountedCache("/cache", cacheVolume("iso")).
+	ran := m.fetchContainer(d).WithMountedCache("/cache", cacheVolume("iso")).
 		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", m.Mirror, "--digest", p.Digest,
 			"--cache", "/cache", "--out", "/out", "--stall-timeout", stallTimeout})
 	if _, err := ran.Sync(ctx); err != nil {

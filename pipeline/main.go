@@ -64,13 +64,15 @@ type CloudstackTemplates struct {
 	TrivyDB *dagger.Directory
 	// +private
 	SourceCommit string
+	// +private
+	DebianMirror string
 }
 
 // New creates the module. The defaults fit almost every use.
 func New(
 	// The cloudstack-templates source tree (defaults to this module's repository).
 	// +defaultPath="/"
-	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!checksum/", "!fetch/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/"]
+	// +ignore=["*", "!go.mod", "!go.sum", "!osdefs/", "!checksum/", "!fetch/", "!artifacts/", "!cloudstack/", "!cmd/", "!redact/", "!inspect/", "!zone/", "!toolrelease/", "!monitor/", "!provenance/", "!scripts/guest/", "!scripts/testbed.sh", "!scripts/replicas.sh", "!scripts/lib/", "!replicas/", "!installer/"]
 	source *dagger.Directory,
 	// Credentials for a --mirror that asks for them, as user:password (e.g. env:MIRROR_AUTH). A secret,
 	// so that it never shows in the engine's records of the call, logs or errors; a --mirror URL with
@@ -153,6 +155,10 @@ func New(
 	// Source revision recorded in each build's metadata and provenance: CI passes the commit SHA.
 	// +optional
 	sourceCommit string,
+	// The Debian archive the offline fixtures (testbed, replicas) are built from in the engine: a mirror
+	// or proxy of deb.debian.org.
+	// +default="http://deb.debian.org/debian"
+	debianMirror string,
 ) (*CloudstackTemplates, error) {
 	if err := checkMirror(mirror, mirrorService, mirrorAuth); err != nil {
 		return nil, err
@@ -173,12 +179,15 @@ func New(
 	if err := checkAuditIdentity(actor, origin); err != nil {
 		return nil, err
 	}
+	if err := checkDebianMirror(debianMirror); err != nil {
+		return nil, err
+	}
 	return &CloudstackTemplates{Actor: actor, Origin: origin, Source: source, MirrorAuth: mirrorAuth, Qcow2Compression: string(qcow2Compression),
 		Tools: string(tools), ToolsMirror: toolsMirror, ToolsMirrorService: toolsMirrorService, ToolsKey: toolsKey,
 		ToolsSigstoreRoot: toolsSigstoreRoot, ToolsSigstoreIdentity: toolsSigstoreIdentity, ToolsSigstoreIssuer: toolsSigstoreIssuer,
 		MetricsPush: metricsPush, MetricsPushService: metricsPushService,
 		Accel: string(accel), PackerVersion: packerVersion, QemuVersion: qemuVersion, Mirror: mirror, MirrorService: mirrorService,
-		TrivyDB: trivyDb, SourceCommit: sourceCommit}, nil
+		TrivyDB: trivyDb, SourceCommit: sourceCommit, DebianMirror: debianMirror}, nil
 }
 
 // checkSourceCommit accepts a git commit ID (SHA-1 or SHA-256 object names) or "unknown".

@@ -10,7 +10,9 @@
 # filesystem itself (mke2fs -d) and with a loop mount only to install extlinux. The guest has what the
 # CloudStack provisioning scripts expect to configure (cloud-init, growpart, qemu-guest-agent); root
 # logs in over SSH with the build password "packer", which scripts/guest/cleanup.sh locks.
-# Build it, then the main job:
+# The module runs this same recipe in the engine (its `testbed` function) and serves the result itself:
+#   dagger call build --os testbed export --path ./out
+# Built on the host instead (root: debootstrap, chroot, a loop mount) and served from there:
 #   scripts/testbed.sh build && (scripts/testbed.sh serve &) &&
 #   dagger call --mirror http://testbed-mirror:8383 --mirror-service tcp://localhost:8383 \
 #     build --os testbed export --path ./out
@@ -129,7 +131,7 @@ cmd_build() {
     (cd "$SERVE_DIR" && sha256sum --quiet -c SHA256SUMS) && { say "cached: $SERVE_DIR/$IMAGE"; return 0; }
   fi
   [ "$(id -u)" = 0 ] || fail "building the testbed needs root (debootstrap, chroot, loop mount)"
-  need_packages debootstrap qemu-utils extlinux syslinux-common fdisk e2fsprogs python3
+  need_packages debootstrap qemu-utils extlinux syslinux-common fdisk e2fsprogs
   mkdir -p "$OUT"
   local t0=$SECONDS rootfs="$OUT/rootfs"
   make_rootfs "$rootfs"
@@ -145,6 +147,7 @@ cmd_build() {
 
 cmd_serve() {
   [ -f "$SERVE_DIR/$IMAGE" ] || fail "no testbed image in $SERVE_DIR: run '$HERE/testbed.sh build' first"
+  need_packages python3
   say "serving $SERVE_DIR on http://127.0.0.1:$PORT/"
   exec python3 -m http.server --bind 127.0.0.1 --directory "$SERVE_DIR" "$PORT"
 }

@@ -80,14 +80,14 @@ func TestBenchmark(t *testing.T) {
 		run.Seconds = r.elapsed.Seconds()
 		run.Stages, firstStart = metadataStages(t, first)
 	})
-	req1, bytes1 := mir.count(testbedImage)
+	req1, bytes1 := mir.count(osdefs.TestbedImage)
 
 	// Unchanged rebuilds: same call, nothing changed. Each one's ISO traffic is counted by the mirror.
 	var warm, pct, isoBytes, isoReqs []float64
 	whole := 0
 	for i := 0; i < warmRuns; i++ {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("warm%d", i+1))
-		r0, b0 := mir.count(testbedImage)
+		r0, b0 := mir.count(osdefs.TestbedImage)
 		run := b.measure("`build --os testbed` again, nothing changed", "", 0, func(run *stats.Run) {
 			r := daggerCall(t, 30*time.Minute, buildArgs(dir)...)
 			run.Log = b.saveLog(fmt.Sprintf("build-warm-%d.log", i+1), r.stderr)
@@ -101,7 +101,7 @@ func TestBenchmark(t *testing.T) {
 				run.Stages, run.Note = nil, "the whole build call served from the engine's cache"
 			}
 		})
-		r1, b1 := mir.count(testbedImage)
+		r1, b1 := mir.count(osdefs.TestbedImage)
 		warm = append(warm, run.Seconds)
 		pct = append(pct, 100*run.Seconds/cold.Seconds)
 		isoReqs, isoBytes = append(isoReqs, float64(r1-r0)), append(isoBytes, float64(b1-b0))
@@ -133,7 +133,7 @@ func TestBenchmark(t *testing.T) {
 	b.packerPairs("testbed", pairs, 1.10, func(bust string) []string {
 		return append(append([]string{"--accel", "tcg"}, mir.flags()...), "packer-build", "--os", "testbed", "--ssh-timeout", bust, "entries")
 	}, func() rawResult {
-		return rawPacker(t, d, filepath.Join(testbedDir(t), testbedImage), filepath.Join(testbedDir(t), "SHA256SUMS"))
+		return rawPacker(t, d, filepath.Join(testbedDir(t), osdefs.TestbedImage), filepath.Join(testbedDir(t), "SHA256SUMS"))
 	})
 
 	// build-all over the three fixtures, one at a time against all at once, in interleaved pairs. A

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 // The main job: a full template build of the testbed through `dagger call`, exported and checked
@@ -28,7 +29,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 
 	cold := daggerCall(t, 70*time.Minute, args...)
 	cold.mustSucceed(t)
-	isoRequests, isoBytes := mir.count(testbedImage)
+	isoRequests, isoBytes := mir.count(osdefs.TestbedImage)
 	t.Logf("e2e: cold build %s; mirror served %d ISO request(s), %d bytes", cold.elapsed.Round(time.Second), isoRequests, isoBytes)
 
 	name := "testbed-12-x86_64"
@@ -190,7 +191,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 		warmArgs := append(append([]string{}, args[:len(args)-1]...), out2)
 		warm := daggerCall(t, 30*time.Minute, warmArgs...)
 		warm.mustSucceed(t)
-		req2, bytes2 := mir.count(testbedImage)
+		req2, bytes2 := mir.count(osdefs.TestbedImage)
 		t.Logf("e2e: warm build %s (%.1f%% of cold); new ISO requests %d, bytes %d",
 			warm.elapsed.Round(time.Second), 100*warm.elapsed.Seconds()/cold.elapsed.Seconds(), req2-isoRequests, bytes2-isoBytes)
 		if req2 != isoRequests {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 // Bad input fails fast with a message that names the input and the valid choices.
@@ -40,6 +42,10 @@ func TestFaultsBadInput(t *testing.T) {
 			[]string{`mirror "ftp://isos.example" is not an http(s) URL`}},
 		{"credentials in the mirror URL", []string{"--mirror", "http://u:pw@isos.example/x", "list"},
 			[]string{`--mirror "http://REDACTED@isos.example/x" carries credentials`, "--mirror-auth env:MIRROR_AUTH"}},
+		{"bad Debian mirror", []string{"--debian-mirror", "deb.debian.org/debian", "testbed"},
+			[]string{`--debian-mirror "deb.debian.org/debian" is not an http(s) URL like http://deb.debian.org/debian`}},
+		{"credentials in the Debian mirror", []string{"--debian-mirror", "http://u:pw@apt.example/debian", "list"},
+			[]string{`--debian-mirror "http://REDACTED@apt.example/debian" carries credentials`}},
 		{"credentials in the publish URL", []string{"publish", "--metadata", "README.md", "--url", "https://u:pw@files.example/t.qcow2?X-Amz-Signature=abc",
 			"--endpoint", "https://cloud.example/client/api", "--api-key", "env:HOME", "--secret-key", "env:HOME", "--zone", "z1"},
 			[]string{`--url "https://REDACTED@files.example/t.qcow2?REDACTED" carries credentials`, "--signed-url env:SIGNED_URL"}},
@@ -111,7 +117,7 @@ func TestFaultsDownloads(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, testbedImage), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, osdefs.TestbedImage), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		writeChecksumFile(t, dir, data)
@@ -122,7 +128,7 @@ func TestFaultsDownloads(t *testing.T) {
 			"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),
 			"fetch-iso", "--os", "testbed", "--stall-timeout", "10s", "size"}
 	}
-	iso := prefix + "-%s/" + testbedImage
+	iso := prefix + "-%s/" + osdefs.TestbedImage
 	sums := prefix + "-%s/SHA256SUMS"
 
 	t.Run("503 twice then success", func(t *testing.T) {
@@ -206,7 +212,7 @@ func fetchedSize(t *testing.T, out string) int64 {
 func brokenMirror(t *testing.T) *mirror {
 	t.Helper()
 	dir := t.TempDir()
-	img := filepath.Join(dir, testbedImage)
+	img := filepath.Join(dir, osdefs.TestbedImage)
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img create: %v\n%s", err, out)
 	}
@@ -222,7 +228,7 @@ func brokenMirror(t *testing.T) *mirror {
 func writeChecksumFile(t *testing.T, dir string, data []byte) {
 	t.Helper()
 	sum := sha256.Sum256(data)
-	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+testbedImage+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+osdefs.TestbedImage+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cloudstack-templates/cloudstack-templates/monitor"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -165,7 +166,7 @@ func checkAuditLog(t *testing.T, path, out, name, gateOrigin string) {
 		if e.Origin == gateOrigin {
 			gate = e.Actor == "e2e-gate" && e.Outcome == monitor.OutcomeFailure && e.FailedStage == "scan" &&
 				strings.Contains(e.Error, "CVE-9999-0001") && strings.Contains(e.Call, "--fail-on=HIGH") &&
-				strings.HasPrefix(e.Inputs["installer:"+testbedImage], "sha256:")
+				strings.HasPrefix(e.Inputs["installer:"+osdefs.TestbedImage], "sha256:")
 			if !gate {
 				t.Errorf("the gated build's audit entry is not a scan failure with its call and installer digest: %+v", e)
 			}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"dagger/cloudstack-templates/internal/dagger"
+
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/redact"
+)
+
+// checkDebianMirror refuses, when the module is created, a --debian-mirror that is not an http(s) URL
+// or that carries credentials the engine would record with the call.
+func checkDebianMirror(mirror string) error {
+	if u, err := url.Parse(mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--debian-mirror %q is not an http(s) URL like http://deb.debian.org/debian", mirror)
+	}
+	if redact.HasCredentials(mirror) {
+		return fmt.Errorf("--debian-mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: use a mirror or proxy that needs none", redact.URL(mirror))
+	}
+	return nil
+}
+
+// Testbed builds the testbed fixture OS in the engine: a small Debian 12 disk image
+// (testbed-bookworm.qcow2) and its SHA256SUMS, made from Debian's packages by scripts/testbed.sh
+// (debootstrap, mke2fs -d, extlinux) in a privileged container. `build --os testbed` without --mirror
+// fetches it from this function, through the same checksum-verified download as a vendor installer;
+// export it to serve it yourself. Its packages come from --debian-mirror.
+func (m *CloudstackTemplates) Testbed() *dagger.Directory {
+	return m.testbedBuilt().Directory("/testbed/mirror")
+}
+
+// Replicas builds the installer replicas in the engine: one small ISO per vendor OS with the vendor's
+// BIOS boot loader, menu, volume label and kernel/initrd paths, whose kernel boots cst-installer to
+// install the testbed (scripts/replicas.sh, replicas/SOURCES.md), and their SHA256SUMS. Serve the
+// directory as <mirror>/replicas beside the testbed to build the <vendor>-fixture OSes.
+func (m *CloudstackTemplates) Replicas() *dagger.Directory {
+	recipe := m.Source.Filter(dagger.DirectoryFilterOpts{Include: []string{
+		"go.mod", "go.sum", "scripts/replicas.sh", "replicas/**", "installer/**", "cmd/cst-installer/**"}})
+	return m.testbedBuilt().
+		WithDirectory("/src", recipe).
+		WithExec([]string{"bash", "/src/scripts/replicas.sh", "build"}).
+		Directory("/testbed/mirror/replicas")
+}
+
+// testbedBuilt is the container after the testbed recipe, with the testbed (image, root file system)
+// under /testbed. Go is there for the replicas' cst-installer; the exec sees only the recipe, so that
+// a change to the replicas does not rebuild the testbed.
+func (m *CloudstackTemplates) testbedBuilt() *dagger.Container {
+	recipe := m.Source.Filter(dagger.DirectoryFilterOpts{Include: []string{"scripts/testbed.sh", "scripts/lib/**"}})
+	return goBuilder().
+		WithDirectory("/src", recipe).
+		WithEnvVariable("CST_TESTBED_DIR", "/testbed").
+		WithEnvVariable("CST_DEBIAN_MIRROR", m.DebianMirror).
+		// debootstrap, a chroot with /proc, and a loop mount to install extlinux: root's powers.
+		WithExec([]string{"bash", "/src/scripts/testbed.sh", "build"}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+}
+
+// testbedMirrorHost and testbedMirrorPort are the host name and port osdefs.TestbedMirror names.
+func testbedMirrorHost() string {
+	u, _ := url.Parse(osdefs.TestbedMirror)
+	return u.Hostname()
+}
+
+func testbedMirrorPort() int {
+	u, _ := url.Parse(osdefs.TestbedMirror)
+	p, _ := strconv.Atoi(u.Port())
+	return p
+}
+
+// testbedMirror serves Testbed's output under osdefs.TestbedMirror, for a testbed build given no mirror.
+func (m *CloudstackTemplates) testbedMirror() *dagger.Service {
+	port := testbedMirrorPort()
+	return aptInstall(dag.Container().From(debianImage), "busybox").
+		WithDirectory("/srv", m.Testbed()).
+		WithExposedPort(port).
+		AsService(dagger.ContainerAsServiceOpts{Args: []string{"busybox", "httpd", "-f", "-p", strconv.Itoa(port), "-h", "/srv"}})
+}

@@ -1,0 +1,97 @@
+//go:build e2e
+
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/checksum"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
+	"github.com/cloudstack-templates/cloudstack-templates/provenance"
+)
+
+// The main job's path with nothing on the host but the engine: the module builds the testbed in the
+// engine (`testbed`, the same recipe as scripts/testbed.sh) and, given no --mirror, serves it to its
+// own build. The build's provenance names the installer by the digest of the image `testbed` exports,
+// so the build installed exactly that image, fetched and verified like a vendor installer.
+func TestBuildTestbedWithoutMirror(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "testbed")
+	daggerCall(t, 30*time.Minute, "testbed", "export", "--path", dir).mustSucceed(t)
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		t.Fatalf("testbed exported no SHA256SUMS: %v", err)
+	}
+	want, err := checksum.Lookup(sums, "sha256", osdefs.TestbedImage)
+	if err != nil {
+		t.Fatalf("SHA256SUMS: %v\n%s", err, sums)
+	}
+	if got := fileSHA256(t, filepath.Join(dir, osdefs.TestbedImage)); got != want {
+		t.Fatalf("%s has sha256 %s, SHA256SUMS says %s", osdefs.TestbedImage, got, want)
+	}
+	info, err := exec.Command("qemu-img", "info", "--output=json", filepath.Join(dir, osdefs.TestbedImage)).Output()
+	if err != nil || !strings.Contains(string(info), `"format": "qcow2"`) {
+		t.Fatalf("qemu-img info: %v\n%s", err, info)
+	}
+
+	out := filepath.Join(t.TempDir(), "out")
+	r := daggerCall(t, 45*time.Minute, "build", "--os", "testbed", "--skip-scan", "--formats", "qcow2", "export", "--path", out)
+	r.mustSucceed(t)
+	t.Logf("e2e: testbed built in the engine and installed without a mirror in %s", r.elapsed.Round(time.Second))
+	raw, err := os.ReadFile(filepath.Join(out, "provenance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st provenance.Statement
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		if strings.HasSuffix(m.URI, "/"+osdefs.TestbedImage) {
+			found = true
+			if m.URI != osdefs.TestbedMirror+"/"+osdefs.TestbedImage || m.Digest["sha256"] != want {
+				t.Errorf("provenance names the installer %s with %v; want %s/%s with sha256 %s",
+					m.URI, m.Digest, osdefs.TestbedMirror, osdefs.TestbedImage, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("provenance names no installer:\n%s", raw)
+	}
+	if _, err := os.Stat(filepath.Join(out, artifactStem(mustLookup(t, "testbed"))+".qcow2")); err != nil {
+		t.Errorf("no qcow2 template exported: %v", err)
+	}
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func mustLookup(t *testing.T, id string) osdefs.Definition {
+	t.Helper()
+	d, err := osdefs.Lookup(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
