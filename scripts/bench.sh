@@ -37,9 +37,8 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
   apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends qemu-system-x86 qemu-utils >/dev/null
 fi
 eval "$(bash scripts/engine.sh up)"
-bash scripts/testbed.sh build
 export CST_TESTBED_DIR CST_BENCH_OUT
-CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
+CST_TESTBED_DIR=$(bash scripts/fixtures.sh)
 CST_BENCH_OUT="$PWD/bench/out"
 mkdir -p "$CST_BENCH_OUT"
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -54,13 +53,12 @@ if [ "$what" != pipeline ]; then
   # The installer replicas: the pipeline against raw Packer per boot-loader family, in interleaved
   # pairs; then when each vendor menu is ready under TCG, idle and with both CPUs kept busy, against
   # when its boot command starts typing.
-  bash scripts/replicas.sh build
   say "replicas: TestBenchmarkReplicas"
   go test -count=1 -tags bench -run '^TestBenchmarkReplicas$' -timeout 240m -v ./tests/ 2>&1 | tee -a "$CST_BENCH_OUT/run.log"
   say "replicas: boot menu timing"
   : >"$CST_BENCH_OUT/menutiming.txt"
   for busy in 0 2; do
-    go run ./bench/menutiming -iso "$(bash scripts/replicas.sh dir)" -runs 3 -busy "$busy" | tee -a "$CST_BENCH_OUT/menutiming.txt"
+    go run ./bench/menutiming -iso "$CST_TESTBED_DIR/replicas" -runs 3 -busy "$busy" | tee -a "$CST_BENCH_OUT/menutiming.txt"
   done
 fi
 say "done: figures and logs in $CST_BENCH_OUT; load $(cut -d' ' -f1-3 /proc/loadavg)"

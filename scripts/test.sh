@@ -6,7 +6,8 @@
 #
 # It installs what it needs (Debian packages, npm tools), brings up a Dagger
 # engine with scripts/engine.sh (or uses the one _EXPERIMENTAL_DAGGER_RUNNER_HOST names), builds the
-# offline testbed OS, readies the pipeline's tools (`dagger call prepare`), takes Packer from its
+# offline testbed OS and installer replicas in it (scripts/fixtures.sh), readies the pipeline's tools
+# (`dagger call prepare`), takes Packer from its
 # toolchain (`unit` builds it on the host instead), and runs the suites. Nothing is skipped: a
 # missing tool is a failure.
 set -euo pipefail
@@ -48,11 +49,10 @@ if [ "$mode" != unit ]; then
   eval "$(bash scripts/engine.sh up)"
   packer_version=${PACKER_VERSION:-1.9.4}
   # Not beside the engine's compiles: debootstrap is CPU and disk work too, and on two cores the pair
-  # took longer side by side than in turn.
-  say "testbed OS (scripts/testbed.sh build)"
-  bash scripts/testbed.sh build
-  say "installer replicas (scripts/replicas.sh build)"
-  bash scripts/replicas.sh build
+  # took longer side by side than in turn. Built in the engine: no root step on this host.
+  say "testbed OS and installer replicas (scripts/fixtures.sh)"
+  export CST_TESTBED_DIR
+  CST_TESTBED_DIR=$(bash scripts/fixtures.sh)
   # Every tool of the pipeline at once (Packer and Trivy compile from source; package installs wait
   # on downloads meanwhile), before the suites: they then share nothing slow.
   say "pipeline tools (dagger call prepare)"
@@ -87,8 +87,6 @@ git checkout -- dagger.json pipeline/
 (cd pipeline && go vet ./...)
 
 say "integration and end-to-end tests (real engine, real containers, real guests)"
-export CST_TESTBED_DIR
-CST_TESTBED_DIR=$(bash scripts/testbed.sh dir)
 log=${CST_TEST_LOG:-/tmp/cst-e2e.log}
 # The suites run side by side, three at a time: much of each is waiting (module loads, downloads,
 # timeouts), and on a cold engine they share the compiles and package installs instead of queueing.

@@ -24,9 +24,6 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
-// testbedImage is the file name the testbed mirror serves.
-const testbedImage = "testbed-bookworm.qcow2"
-
 // repoRoot is the module's directory (tests/ is one level down).
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -46,21 +43,21 @@ func requireEnv(t *testing.T, name, hint string) string {
 	return v
 }
 
-// testbedDir is where scripts/testbed.sh put the testbed image and its SHA256SUMS.
+// testbedDir is where scripts/fixtures.sh put the testbed image and its SHA256SUMS.
 func testbedDir(t *testing.T) string {
-	d := requireEnv(t, "CST_TESTBED_DIR", "run scripts/testbed.sh build and export CST_TESTBED_DIR=$(scripts/testbed.sh dir)")
+	d := requireEnv(t, "CST_TESTBED_DIR", "export CST_TESTBED_DIR=$(scripts/fixtures.sh)")
 	if _, err := os.Stat(filepath.Join(d, "SHA256SUMS")); err != nil {
-		t.Fatalf("no testbed in %s: %v (run scripts/testbed.sh build)", d, err)
+		t.Fatalf("no testbed in %s: %v (run scripts/fixtures.sh)", d, err)
 	}
 	return d
 }
 
-// replicaDir is where scripts/replicas.sh put the installer replicas (below the testbed mirror).
+// replicaDir is where scripts/fixtures.sh put the installer replicas (below the testbed mirror).
 func replicaDir(t *testing.T) string {
 	t.Helper()
 	d := filepath.Join(testbedDir(t), "replicas")
 	if _, err := os.Stat(filepath.Join(d, "SHA256SUMS")); err != nil {
-		t.Fatalf("no installer replicas in %s: %v (run scripts/replicas.sh build)", d, err)
+		t.Fatalf("no installer replicas in %s: %v (run scripts/fixtures.sh)", d, err)
 	}
 	return d
 }
