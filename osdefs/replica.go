@@ -9,8 +9,9 @@ import (
 // ReplicaSuffix ends the ID of each vendor OS's installer-replica variant.
 const ReplicaSuffix = "-fixture"
 
-// ReplicaMirror is where `scripts/replicas.sh build` puts the installer replicas, below the testbed
-// mirror: build them with --mirror http://testbed-mirror:PORT/replicas.
+// ReplicaMirror is where the installer replicas are served, below the testbed mirror: by the module
+// itself (its replicas function) when a build is given no mirror, or from a host copy with
+// --mirror http://testbed-mirror:PORT/replicas.
 const ReplicaMirror = TestbedMirror + "/replicas"
 
 // replicaRepo is what an installer replica is given for a network installation source (inst.repo=):

@@ -34,13 +34,15 @@ func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error 
 	return nil
 }
 
-// fetchContainer runs cst-fetch for d: from the mirror (mirrorContainer), or, given no mirror, the
-// testbed from the module's own testbed mirror, built in the engine.
+// fetchContainer runs cst-fetch for d: from the mirror (mirrorContainer), or, given no mirror, a
+// fixture from the module's own fixture mirror, built in the engine.
 func (m *CloudstackTemplates) fetchContainer(d osdefs.Definition) *dagger.Container {
-	if m.Mirror != "" || !d.ServedByTestbed() {
-		return m.mirrorContainer()
+	if m.Mirror == "" {
+		if dir, ok := m.fixtureFiles(d); ok {
+			return m.fetchBase().WithServiceBinding(testbedMirrorHost(), fixtureMirror(dir))
+		}
 	}
-	return m.fetchBase().WithServiceBinding(testbedMirrorHost(), m.testbedMirror())
+	return m.mirrorContainer()
 }
 
 // mirrorContainer runs cst-fetch with the mirror service bound under the mirror URL's host name and

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"dagger/cloudstack-templates/internal/dagger"
 
@@ -35,7 +36,8 @@ func (m *CloudstackTemplates) Testbed() *dagger.Directory {
 // Replicas builds the installer replicas in the engine: one small ISO per vendor OS with the vendor's
 // BIOS boot loader, menu, volume label and kernel/initrd paths, whose kernel boots cst-installer to
 // install the testbed (scripts/replicas.sh, replicas/SOURCES.md), and their SHA256SUMS. Serve the
-// directory as <mirror>/replicas beside the testbed to build the <vendor>-fixture OSes.
+// directory as <mirror>/replicas to build the <vendor>-fixture OSes; without --mirror, their builds
+// fetch it from this function.
 func (m *CloudstackTemplates) Replicas() *dagger.Directory {
 	recipe := m.Source.Filter(dagger.DirectoryFilterOpts{Include: []string{
 		"go.mod", "go.sum", "scripts/replicas.sh", "replicas/**", "installer/**", "cmd/cst-installer/**"}})
@@ -70,11 +72,25 @@ func testbedMirrorPort() int {
 	return p
 }
 
-// testbedMirror serves Testbed's output under osdefs.TestbedMirror, for a testbed build given no mirror.
-func (m *CloudstackTemplates) testbedMirror() *dagger.Service {
+// fixtureMirror serves dir under osdefs.TestbedMirror: what a fixture's build fetches when given no
+// mirror. Which fixtures it holds is fixtureFiles's choice.
+func fixtureMirror(dir *dagger.Directory) *dagger.Service {
 	port := testbedMirrorPort()
 	return aptInstall(dag.Container().From(debianImage), "busybox").
-		WithDirectory("/srv", m.Testbed()).
+		WithDirectory("/srv", dir).
 		WithExposedPort(port).
 		AsService(dagger.ContainerAsServiceOpts{Args: []string{"busybox", "httpd", "-f", "-p", strconv.Itoa(port), "-h", "/srv"}})
+}
+
+// fixtureFiles is what the module serves for d when no mirror is given, laid out as osdefs names it:
+// the testbed image for the testbeds, the installer replicas under replicas/ for the <vendor>-fixture
+// OSes; ok is false for any other OS, which needs its vendor or a mirror.
+func (m *CloudstackTemplates) fixtureFiles(d osdefs.Definition) (dir *dagger.Directory, ok bool) {
+	switch {
+	case d.ServedByTestbed():
+		return m.Testbed(), true
+	case d.IsReplica():
+		return dag.Directory().WithDirectory(strings.TrimPrefix(osdefs.ReplicaMirror, osdefs.TestbedMirror+"/"), m.Replicas()), true
+	}
+	return nil, false
 }
