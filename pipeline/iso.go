@@ -36,13 +36,17 @@ func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error 
 
 // fetchContainer runs cst-fetch for d: from the mirror (mirrorContainer), or, given no mirror, a
 // fixture from the module's own fixture mirror, built in the engine.
-func (m *CloudstackTemplates) fetchContainer(d osdefs.Definition) *dagger.Container {
+func (m *CloudstackTemplates) fetchContainer(ctx context.Context, d osdefs.Definition) (*dagger.Container, error) {
 	if m.Mirror == "" {
-		if dir, ok := m.fixtureFiles(d); ok {
-			return m.fetchBase().WithServiceBinding(testbedMirrorHost(), fixtureMirror(dir))
+		dir, ok, err := m.fixtureFiles(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return m.fetchBase().WithServiceBinding(testbedMirrorHost(), fixtureMirror(dir)), nil
 		}
 	}
-	return m.mirrorContainer()
+	return m.mirrorContainer(), nil
 }
 
 // mirrorContainer runs cst-fetch with the mirror service bound under the mirror URL's host name and
@@ -86,7 +90,10 @@ func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition,
 	if _, err := fetch.NewPlan(d, m.Mirror); err != nil {
 		return fetch.Plan{}, err
 	}
-	c := m.fetchContainer(d)
+	c, err := m.fetchContainer(ctx, d)
+	if err != nil {
+		return fetch.Plan{}, err
+	}
 	if withCache {
 		c = c.WithMountedCache("/cache", cacheVolume("iso"))
 	}
@@ -112,7 +119,11 @@ func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, st
 	if err != nil {
 		return nil, p, err
 	}
-	ran := m.fetchContainer(d).WithMountedCache("/cache", cacheVolume("iso")).
+	c, err := m.fetchContainer(ctx, d)
+	if err != nil {
+		return nil, p, err
+	}
+	ran := c.WithMountedCache("/cache", cacheVolume("iso")).
 		WithExec([]string{"cst-fetch", "download", "--os", d.ID, "--mirror", m.Mirror, "--digest", p.Digest,
 			"--cache", "/cache", "--out", "/out", "--stall-timeout", stallTimeout})
 	if _, err := ran.Sync(ctx); err != nil {

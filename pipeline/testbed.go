@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -29,8 +30,12 @@ func checkDebianMirror(mirror string) error {
 // (debootstrap, mke2fs -d, extlinux) in a privileged container. `build --os testbed` without --mirror
 // fetches it from this function, through the same checksum-verified download as a vendor installer;
 // export it to serve it yourself. Its packages come from --debian-mirror.
-func (m *CloudstackTemplates) Testbed() *dagger.Directory {
-	return m.testbedBuilt().Directory("/testbed/mirror")
+func (m *CloudstackTemplates) Testbed(ctx context.Context) (*dagger.Directory, error) {
+	c, err := m.testbedBuilt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Directory("/testbed/mirror"), nil
 }
 
 // Replicas builds the installer replicas in the engine: one small ISO per vendor OS with the vendor's
@@ -38,26 +43,67 @@ func (m *CloudstackTemplates) Testbed() *dagger.Directory {
 // install the testbed (scripts/replicas.sh, replicas/SOURCES.md), and their SHA256SUMS. Serve the
 // directory as <mirror>/replicas to build the <vendor>-fixture OSes; without --mirror, their builds
 // fetch it from this function.
-func (m *CloudstackTemplates) Replicas() *dagger.Directory {
-	recipe := m.Source.Filter(dagger.DirectoryFilterOpts{Include: []string{
-		"go.mod", "go.sum", "scripts/replicas.sh", "replicas/**", "installer/**", "cmd/cst-installer/**"}})
-	return m.testbedBuilt().
-		WithDirectory("/src", recipe).
+func (m *CloudstackTemplates) Replicas(ctx context.Context) (*dagger.Directory, error) {
+	c, err := m.testbedBuilt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recipe, err := byContent(ctx, m.Source,
+		"go.mod", "go.sum", "scripts/replicas.sh", "replicas/**", "installer/**", "cmd/cst-installer/**")
+	if err != nil {
+		return nil, err
+	}
+	return c.WithDirectory("/src", recipe).
 		WithExec([]string{"bash", "/src/scripts/replicas.sh", "build"}).
-		Directory("/testbed/mirror/replicas")
+		Directory("/testbed/mirror/replicas"), nil
 }
 
 // testbedBuilt is the container after the testbed recipe, with the testbed (image, root file system)
 // under /testbed. Go is there for the replicas' cst-installer; the exec sees only the recipe, so that
-// a change to the replicas does not rebuild the testbed.
-func (m *CloudstackTemplates) testbedBuilt() *dagger.Container {
-	recipe := m.Source.Filter(dagger.DirectoryFilterOpts{Include: []string{"scripts/testbed.sh", "scripts/lib/**"}})
+// a change to the replicas, or to anything else, does not rebuild the testbed (whose new digest would
+// make every later testbed build cold).
+func (m *CloudstackTemplates) testbedBuilt(ctx context.Context) (*dagger.Container, error) {
+	recipe, err := byContent(ctx, m.Source, "scripts/testbed.sh", "scripts/lib/**")
+	if err != nil {
+		return nil, err
+	}
 	return goBuilder().
 		WithDirectory("/src", recipe).
 		WithEnvVariable("CST_TESTBED_DIR", "/testbed").
 		WithEnvVariable("CST_DEBIAN_MIRROR", m.DebianMirror).
 		// debootstrap, a chroot with /proc, and a loop mount to install extlinux: root's powers.
-		WithExec([]string{"bash", "/src/scripts/testbed.sh", "build"}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true})
+		WithExec([]string{"bash", "/src/scripts/testbed.sh", "build"}, dagger.ContainerWithExecOpts{InsecureRootCapabilities: true}), nil
+}
+
+// byContent copies the regular files of dir that match patterns into a directory made from their
+// bytes. An exec that mounts it is keyed by those bytes alone: a directory filtered from the module's
+// source keeps the whole source in its key, and every change to the module would rebuild the fixtures.
+func byContent(ctx context.Context, dir *dagger.Directory, patterns ...string) (*dagger.Directory, error) {
+	out := dag.Directory()
+	for _, pattern := range patterns {
+		paths, err := dir.Glob(ctx, pattern)
+		if err != nil {
+			return nil, fmt.Errorf("the module source's %s: %w", pattern, err)
+		}
+		if len(paths) == 0 {
+			return nil, fmt.Errorf("the module source has no %s: is it in dagger.json's include and New's +ignore exceptions?", pattern)
+		}
+		for _, p := range paths {
+			regular, err := dir.Exists(ctx, p, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+			if err != nil {
+				return nil, err
+			}
+			if !regular {
+				continue
+			}
+			body, err := dir.File(p).Contents(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = out.WithNewFile(p, body)
+		}
+	}
+	return out, nil
 }
 
 // testbedMirrorHost and testbedMirrorPort are the host name and port osdefs.TestbedMirror names.
@@ -85,12 +131,17 @@ func fixtureMirror(dir *dagger.Directory) *dagger.Service {
 // fixtureFiles is what the module serves for d when no mirror is given, laid out as osdefs names it:
 // the testbed image for the testbeds, the installer replicas under replicas/ for the <vendor>-fixture
 // OSes; ok is false for any other OS, which needs its vendor or a mirror.
-func (m *CloudstackTemplates) fixtureFiles(d osdefs.Definition) (dir *dagger.Directory, ok bool) {
+func (m *CloudstackTemplates) fixtureFiles(ctx context.Context, d osdefs.Definition) (dir *dagger.Directory, ok bool, err error) {
 	switch {
 	case d.ServedByTestbed():
-		return m.Testbed(), true
+		dir, err = m.Testbed(ctx)
+		return dir, true, err
 	case d.IsReplica():
-		return dag.Directory().WithDirectory(strings.TrimPrefix(osdefs.ReplicaMirror, osdefs.TestbedMirror+"/"), m.Replicas()), true
+		replicas, err := m.Replicas(ctx)
+		if err != nil {
+			return nil, true, err
+		}
+		return dag.Directory().WithDirectory(strings.TrimPrefix(osdefs.ReplicaMirror, osdefs.TestbedMirror+"/"), replicas), true, nil
 	}
-	return nil, false
+	return nil, false, nil
 }
