@@ -124,7 +124,7 @@ func (m *CloudstackTemplates) auditConstructor() map[string]any {
 	set("metricsPushService", m.MetricsPushService != nil, "<Service>")
 	set("actor", m.Actor != "", m.Actor)
 	set("origin", m.Origin != "", redact.URL(m.Origin))
-	set("debianMirror", m.DebianMirror != "http://deb.debian.org/debian", redact.URL(m.DebianMirror))
+	set("debianMirror", m.DebianMirror != defaultDebianMirror, redact.URL(m.DebianMirror))
 	return c
 }
 

@@ -13,11 +13,15 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
 
+// defaultDebianMirror is --debian-mirror's default, written again only in New's +default pragma
+// (which must be a literal).
+const defaultDebianMirror = "http://deb.debian.org/debian"
+
 // checkDebianMirror refuses, when the module is created, a --debian-mirror that is not an http(s) URL
 // or that carries credentials the engine would record with the call.
 func checkDebianMirror(mirror string) error {
 	if u, err := url.Parse(mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--debian-mirror %q is not an http(s) URL like http://deb.debian.org/debian", mirror)
+		return fmt.Errorf("--debian-mirror %q is not an http(s) URL like %s", mirror, defaultDebianMirror)
 	}
 	if redact.HasCredentials(mirror) {
 		return fmt.Errorf("--debian-mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: use a mirror or proxy that needs none", redact.URL(mirror))
