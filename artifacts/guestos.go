@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -37,48 +38,48 @@ var OtherLinux64 = GuestOS{CIMID: 101, VMwareID: "otherLinux64Guest", Descriptio
 //     these values matter for direct VMware imports of the OVA.
 func GuestOSFor(id, family, version string) GuestOS {
 	major := majorVersion(version)
-	id = strings.ToLower(id)
 	switch strings.ToLower(family) {
 	case "ubuntu":
 		return GuestOS{CIMID: 94, VMwareID: "ubuntu64Guest", Description: "Ubuntu Linux (64-bit)"}
 	case "debian":
-		g := GuestOS{CIMID: 96, Description: "Debian GNU/Linux (64-bit)"}
-		switch {
-		case major >= 11:
-			g.VMwareID = "debian11_64Guest"
-		case major == 10:
-			g.VMwareID = "debian10_64Guest"
-		default:
-			g.VMwareID = "otherLinux64Guest"
-		}
-		if major > 0 {
-			g.Description = "Debian GNU/Linux " + strconv.Itoa(major) + " (64-bit)"
-		}
-		return g
+		return byMajor(major, GuestOS{CIMID: 96, Description: "Debian GNU/Linux%s (64-bit)"},
+			rung{11, "debian11_64Guest"}, rung{10, "debian10_64Guest"})
 	case "el", "rhel", "centos", "rocky", "alma", "almalinux", "oracle":
-		g := GuestOS{CIMID: 80, Description: "Red Hat Enterprise Linux compatible (64-bit)"}
-		if strings.HasPrefix(id, "centos") {
+		g := GuestOS{CIMID: 80, Description: "Red Hat Enterprise Linux%s compatible (64-bit)"}
+		if strings.HasPrefix(strings.ToLower(id), "centos") {
 			g.CIMID = 107 // CentOS 64-bit
 		}
-		switch {
-		case major >= 9:
-			g.VMwareID = "rhel9_64Guest"
-		case major == 8:
-			g.VMwareID = "rhel8_64Guest"
-		case major == 7:
-			g.VMwareID = "rhel7_64Guest"
-		default:
-			g.VMwareID = "otherLinux64Guest"
-		}
-		if major > 0 {
-			g.Description = "Red Hat Enterprise Linux " + strconv.Itoa(major) + " compatible (64-bit)"
-		}
-		return g
+		return byMajor(major, g, rung{9, "rhel9_64Guest"}, rung{8, "rhel8_64Guest"}, rung{7, "rhel7_64Guest"})
 	case "fedora":
 		// CIM has no Fedora entry; 101 "Linux 64-Bit" is what the CIM table offers.
 		return GuestOS{CIMID: 101, VMwareID: "fedora64Guest", Description: "Fedora Linux (64-bit)"}
 	}
 	return OtherLinux64
+}
+
+// rung is one step of a family's VMware ladder: releases from this major version on take this id.
+type rung struct {
+	from int
+	id   string
+}
+
+// byMajor completes g for a major version: the VMware id of the highest rung it reaches (rungs from
+// the highest down; below them all, otherLinux64Guest), and the version in g's Description (its %s),
+// when there is one.
+func byMajor(major int, g GuestOS, rungs ...rung) GuestOS {
+	g.VMwareID = OtherLinux64.VMwareID
+	for _, r := range rungs {
+		if major >= r.from {
+			g.VMwareID = r.id
+			break
+		}
+	}
+	v := ""
+	if major > 0 {
+		v = " " + strconv.Itoa(major)
+	}
+	g.Description = fmt.Sprintf(g.Description, v)
+	return g
 }
 
 // majorVersion is the leading integer of a version string ("12" → 12, "9.5" → 9, "24.04" → 24), or 0.

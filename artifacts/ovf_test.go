@@ -204,24 +204,28 @@ func TestGuestOSFor(t *testing.T) {
 	tests := []struct {
 		id, family, version string
 		cim                 int
-		vmw                 string
+		vmw, desc           string
 	}{
-		{"ubuntu-24.04", "ubuntu", "24.04", 94, "ubuntu64Guest"},
-		{"debian-12", "debian", "12", 96, "debian11_64Guest"},
-		{"debian-13", "debian", "13", 96, "debian11_64Guest"},
-		{"debian-11", "debian", "11", 96, "debian11_64Guest"},
-		{"debian-10", "debian", "10", 96, "debian10_64Guest"},
-		{"debian-9", "debian", "9", 96, "otherLinux64Guest"},
-		{"rocky-9", "el", "9.5", 80, "rhel9_64Guest"},
-		{"almalinux-8", "el", "8.10", 80, "rhel8_64Guest"},
-		{"centos-stream-9", "el", "9", 107, "rhel9_64Guest"},
-		{"fedora-41", "fedora", "41", 101, "fedora64Guest"},
-		{"mystery", "unknown", "1", 101, "otherLinux64Guest"},
+		{"ubuntu-24.04", "ubuntu", "24.04", 94, "ubuntu64Guest", "Ubuntu Linux (64-bit)"},
+		{"debian-12", "debian", "12", 96, "debian11_64Guest", "Debian GNU/Linux 12 (64-bit)"},
+		{"debian-13", "debian", "13", 96, "debian11_64Guest", "Debian GNU/Linux 13 (64-bit)"},
+		{"debian-11", "debian", "11", 96, "debian11_64Guest", "Debian GNU/Linux 11 (64-bit)"},
+		{"debian-10", "debian", "10", 96, "debian10_64Guest", "Debian GNU/Linux 10 (64-bit)"},
+		{"debian-9", "debian", "9", 96, "otherLinux64Guest", "Debian GNU/Linux 9 (64-bit)"},
+		{"debian-sid", "debian", "sid", 96, "otherLinux64Guest", "Debian GNU/Linux (64-bit)"},
+		{"rocky-9", "el", "9.5", 80, "rhel9_64Guest", "Red Hat Enterprise Linux 9 compatible (64-bit)"},
+		{"almalinux-8", "el", "8.10", 80, "rhel8_64Guest", "Red Hat Enterprise Linux 8 compatible (64-bit)"},
+		{"oracle-7", "oracle", "7.9", 80, "rhel7_64Guest", "Red Hat Enterprise Linux 7 compatible (64-bit)"},
+		{"el-6", "el", "6", 80, "otherLinux64Guest", "Red Hat Enterprise Linux 6 compatible (64-bit)"},
+		{"centos-stream-9", "el", "9", 107, "rhel9_64Guest", "Red Hat Enterprise Linux 9 compatible (64-bit)"},
+		{"CentOS-Stream-10", "EL", "10", 107, "rhel9_64Guest", "Red Hat Enterprise Linux 10 compatible (64-bit)"},
+		{"fedora-41", "fedora", "41", 101, "fedora64Guest", "Fedora Linux (64-bit)"},
+		{"mystery", "unknown", "1", 101, "otherLinux64Guest", "Other Linux (64-bit)"},
 	}
 	for _, tc := range tests {
 		g := GuestOSFor(tc.id, tc.family, tc.version)
-		if g.CIMID != tc.cim || g.VMwareID != tc.vmw || g.Description == "" {
-			t.Errorf("GuestOSFor(%q, %q, %q) = %+v, want %d/%s", tc.id, tc.family, tc.version, g, tc.cim, tc.vmw)
+		if g.CIMID != tc.cim || g.VMwareID != tc.vmw || g.Description != tc.desc {
+			t.Errorf("GuestOSFor(%q, %q, %q) = %+v, want %d/%s/%q", tc.id, tc.family, tc.version, g, tc.cim, tc.vmw, tc.desc)
 		}
 	}
 }
