@@ -74,29 +74,30 @@ func Offline(out string) []Check {
 		strings.Contains(dsLine, "CloudStack") && strings.Contains(dsLine, "ConfigDrive"),
 		"/etc/cloud/cloud.cfg.d/99-cloudstack.cfg: "+orMissing(dsLine, "no datasource_list line"))
 
-	var keys []string
-	for _, f := range strings.Fields(s["ssh-dir"]) {
-		if strings.HasPrefix(f, "ssh_host_") {
-			keys = append(keys, f)
-		}
-	}
-	add("no SSH host keys", len(keys) == 0, "/etc/ssh: "+orMissing(strings.Join(keys, " "), "no ssh_host_* files"))
+	keys := namesWhere(s["ssh-dir"], func(f string) bool { return strings.HasPrefix(f, "ssh_host_") })
+	add("no SSH host keys", keys == "", "/etc/ssh: "+orMissing(keys, "no ssh_host_* files"))
 
 	size := strings.TrimSpace(s["machine-id-size"])
 	n, err := strconv.Atoi(size)
 	add("machine-id empty", size == "" || (err == nil && n == 0), "/etc/machine-id size: "+orMissing(size, "file absent"))
 
-	var persistent []string
-	for _, f := range strings.Fields(s["udev-rules"]) {
-		if strings.Contains(f, "persistent-net") {
-			persistent = append(persistent, f)
-		}
-	}
-	add("no persistent net rules", len(persistent) == 0, "/etc/udev/rules.d: "+orMissing(strings.Join(persistent, " "), "no persistent-net rules"))
+	persistent := namesWhere(s["udev-rules"], func(f string) bool { return strings.Contains(f, "persistent-net") })
+	add("no persistent net rules", persistent == "", "/etc/udev/rules.d: "+orMissing(persistent, "no persistent-net rules"))
 
 	rel := strings.TrimSpace(s["release"])
 	add("provisioner ran (release mark)", rel != "", "/etc/cloudstack-template-release: "+orMissing(rel, "missing"))
 	return checks
+}
+
+// namesWhere is the file names of a directory listing that match, space-separated.
+func namesWhere(listing string, match func(string) bool) string {
+	var names []string
+	for _, f := range strings.Fields(listing) {
+		if match(f) {
+			names = append(names, f)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func orMissing(s, missing string) string {
