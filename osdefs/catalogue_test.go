@@ -178,15 +178,23 @@ func TestRenderPacker(t *testing.T) {
 // Only the testbed images come from the module's own testbed mirror: a replica or a vendor OS given no
 // mirror must not be sent there.
 func TestServedByTestbed(t *testing.T) {
-	want := map[string]bool{"testbed": true, "testbed-3g": true, "testbed-4g": true}
+	testbeds := map[string]bool{"testbed": true, "testbed-3g": true, "testbed-4g": true}
+	replicas := map[string]bool{"ubuntu-22.04-fixture": true, "almalinux-9-fixture": true, "rocky-9-fixture": true,
+		"centos-stream-9-fixture": true, "fedora-41-fixture": true}
 	for _, d := range All() {
-		if got := d.ServedByTestbed(); got != want[d.ID] {
-			t.Errorf("%s: ServedByTestbed() = %v, want %v (installer %s)", d.ID, got, want[d.ID], d.Source.URL)
+		if got := d.ServedByTestbed(); got != testbeds[d.ID] {
+			t.Errorf("%s: ServedByTestbed() = %v, want %v (installer %s)", d.ID, got, testbeds[d.ID], d.Source.URL)
+		}
+		// What the module builds and serves itself: the testbeds and the replicas, never a vendor OS.
+		if got, want := d.BuiltByModule(), testbeds[d.ID] || replicas[d.ID]; got != want {
+			t.Errorf("%s: BuiltByModule() = %v, want %v (installer %s)", d.ID, got, want, d.Source.URL)
 		}
 	}
-	for id := range want {
-		if _, err := Lookup(id); err != nil {
-			t.Errorf("%s is not in the catalogue: %v", id, err)
+	for _, set := range []map[string]bool{testbeds, replicas} {
+		for id := range set {
+			if _, err := Lookup(id); err != nil {
+				t.Errorf("%s is not in the catalogue: %v", id, err)
+			}
 		}
 	}
 }

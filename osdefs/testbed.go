@@ -53,6 +53,13 @@ func (d Definition) ServedByTestbed() bool {
 	return d.Source.URL == TestbedMirror+"/"+TestbedImage
 }
 
-// TestbedMirror is where `scripts/testbed.sh serve` publishes the testbed, as seen from the pipeline
-// when the server is passed in with --mirror-service tcp://localhost:8383.
+// BuiltByModule says whether the module builds and serves d's installer itself when given no mirror:
+// the testbed image and the installer replicas, which need neither a vendor site nor a mirror.
+func (d Definition) BuiltByModule() bool {
+	return d.ServedByTestbed() || d.IsReplica()
+}
+
+// TestbedMirror is where a build finds the testbed when given no mirror: the module serves it there
+// itself (its testbed function's output, under this host name and port). A host copy served with
+// `scripts/testbed.sh serve` is passed with --mirror http://testbed-mirror:PORT and --mirror-service.
 const TestbedMirror = "http://testbed-mirror:8383"

@@ -139,7 +139,7 @@ func (m *CloudstackTemplates) reachFindings(ctx context.Context, defs []osdefs.D
 	var urls []urlOf
 	var builtIn []doctor.Finding
 	for _, d := range defs {
-		if mirror == "" && (d.ServedByTestbed() || d.IsReplica()) {
+		if mirror == "" && d.BuiltByModule() {
 			// Nothing to reach: the module builds it from Debian's archive, as the tools check does.
 			builtIn = append(builtIn, doctor.Finding{Check: d.ID + " installer", Status: doctor.Pass,
 				Detail: "built in the engine (the testbed and replicas functions) and served by the module (no --mirror)"})

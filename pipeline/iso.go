@@ -27,7 +27,7 @@ func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error 
 		if mirror == "" {
 			return fmt.Errorf("--mirror-service needs --mirror: the service answers for the mirror URL's host name, e.g. --mirror http://isos:8383 --mirror-service tcp://localhost:8383")
 		}
-		if u, err := url.Parse(mirror); err != nil || u.Hostname() == "" {
+		if _, p := fetch.ParseLocation(mirror); p == fetch.NotHTTP {
 			return fmt.Errorf("mirror %q is not an http(s) URL like http://isos:8383", mirror)
 		}
 	}

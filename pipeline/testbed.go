@@ -9,6 +9,7 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/cloudstack-templates/cloudstack-templates/fetch"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/redact"
 )
@@ -20,10 +21,10 @@ const defaultDebianMirror = "http://deb.debian.org/debian"
 // checkDebianMirror refuses, when the module is created, a --debian-mirror that is not an http(s) URL
 // or that carries credentials the engine would record with the call.
 func checkDebianMirror(mirror string) error {
-	if u, err := url.Parse(mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch _, p := fetch.ParseLocation(mirror); p {
+	case fetch.NotHTTP:
 		return fmt.Errorf("--debian-mirror %q is not an http(s) URL like %s", mirror, defaultDebianMirror)
-	}
-	if redact.HasCredentials(mirror) {
+	case fetch.HasQuery, fetch.HasCredentials:
 		return fmt.Errorf("--debian-mirror %q carries credentials (user:password@ or a query), which the engine would record with the call: use a mirror or proxy that needs none", redact.URL(mirror))
 	}
 	return nil
@@ -133,19 +134,20 @@ func fixtureMirror(dir *dagger.Directory) *dagger.Service {
 }
 
 // fixtureFiles is what the module serves for d when no mirror is given, laid out as osdefs names it:
-// the testbed image for the testbeds, the installer replicas under replicas/ for the <vendor>-fixture
-// OSes; ok is false for any other OS, which needs its vendor or a mirror.
+// the installer replicas under replicas/ for the <vendor>-fixture OSes, the testbed image for the
+// testbeds; ok is false for any OS the module does not build (osdefs' BuiltByModule), which needs its
+// vendor or a mirror.
 func (m *CloudstackTemplates) fixtureFiles(ctx context.Context, d osdefs.Definition) (dir *dagger.Directory, ok bool, err error) {
-	switch {
-	case d.ServedByTestbed():
-		dir, err = m.Testbed(ctx)
-		return dir, true, err
-	case d.IsReplica():
+	if !d.BuiltByModule() {
+		return nil, false, nil
+	}
+	if d.IsReplica() {
 		replicas, err := m.Replicas(ctx)
 		if err != nil {
 			return nil, true, err
 		}
 		return dag.Directory().WithDirectory(strings.TrimPrefix(osdefs.ReplicaMirror, osdefs.TestbedMirror+"/"), replicas), true, nil
 	}
-	return nil, false, nil
+	dir, err = m.Testbed(ctx)
+	return dir, true, err
 }
