@@ -33,9 +33,9 @@ case "$what" in
 esac
 TOOLS_BIN=$(bash scripts/tools.sh)
 export PATH="$TOOLS_BIN:$PATH"
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends qemu-system-x86 qemu-utils >/dev/null
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. scripts/lib/packages.sh
+need_packages qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils
 eval "$(bash scripts/engine.sh up)"
 export CST_TESTBED_DIR CST_BENCH_OUT
 CST_TESTBED_DIR=$(bash scripts/fixtures.sh)

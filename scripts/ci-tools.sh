@@ -29,18 +29,10 @@ mkdir -p "$BIN_DIR"
 
 log() { printf 'ci-tools.sh: %s\n' "$*" >&2; }
 
-apt_missing=()
-command -v jq >/dev/null 2>&1 || apt_missing+=(jq)
-command -v flock >/dev/null 2>&1 || apt_missing+=(util-linux)
-command -v git >/dev/null 2>&1 || apt_missing+=(git) # gitlab-ci-local reads the repository with git
-command -v node >/dev/null 2>&1 || apt_missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || apt_missing+=(npm)
-if ((${#apt_missing[@]} > 0)); then
-	log "installing ${apt_missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
-	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
-fi
+# gitlab-ci-local reads the repository with git.
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. "$REPO/scripts/lib/packages.sh"
+need_packages jq=jq flock=util-linux git=git node=nodejs npm=npm
 
 # go-pipeline and its modules, for ci/bkparse (the test compiles it with GOPROXY=off). A no-op when
 # they are in the module cache already.

@@ -62,17 +62,9 @@ engine_answers() { # $1 = runner host
 }
 
 # ---------------------------------------------------------------- packages
-APT_FRESH=0
-apt_need() {
-  local missing=() p
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || fail "need root to apt-get install ${missing[*]}"
-  if [ "$APT_FRESH" = 0 ]; then apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null; APT_FRESH=1; fi
-  say "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q \
-    --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/packages.sh"
+apt_need() { need_packages "$@" || fail "the engine's host packages are missing"; }
 
 install_packages() {
   # The runtime pieces the official engine image bundles, plus debootstrap and a registry.

@@ -31,12 +31,9 @@ say() {
 export GOFLAGS="${GOFLAGS:--buildvcs=false -trimpath}" CGO_ENABLED="${CGO_ENABLED:-0}"
 mode=${1:-all}
 say "tools (qemu-img, debugfs, xmllint, jq, gitlab-ci-local, ...; the linters run as Dagger checks)"
-missing=()
-for p in qemu-utils e2fsprogs libxml2-utils bzip2; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. scripts/lib/packages.sh
+need_packages qemu-utils e2fsprogs libxml2-utils bzip2
 # No unit test runs Packer (`packer validate` is a Dagger check); the e2e tests' host Packer comes out
 # of the pipeline's own toolchain (below): compiled once, not twice.
 export CST_TOOLS_NO_PACKER=1

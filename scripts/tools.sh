@@ -23,15 +23,9 @@ mkdir -p "$BIN_DIR"
 
 log() { printf 'tools.sh: %s\n' "$*" >&2; }
 
-apt_missing=()
-command -v gpg >/dev/null 2>&1 || apt_missing+=(gnupg)
-command -v flock >/dev/null 2>&1 || apt_missing+=(util-linux)
-if ((${#apt_missing[@]} > 0)); then
-	log "installing ${apt_missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
-	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+. "$HERE/lib/packages.sh"
+need_packages gpg=gnupg flock=util-linux
 
 packer_ok() {
 	[[ -x "$BIN_DIR/packer" ]] && "$BIN_DIR/packer" version 2>/dev/null | grep -q "Packer ${PACKER_VERSION}"
