@@ -40,11 +40,12 @@ func finding(t *testing.T, r doctorReport, check string) (status, detail, remedy
 	return
 }
 
-// doctor on this engine reports what this machine really has, and agrees with build's choice.
+// doctor on this engine reports what this machine really has, and agrees with build's choice. Asked
+// about the testbed with no --mirror, as a user on any engine asks, it finds the installer the module
+// builds and serves itself.
 func TestDoctorOnThisEngine(t *testing.T) {
 	t.Parallel()
-	mir := startMirror(t, testbedDir(t))
-	r := runDoctor(t, mir.flags(), "--os", "testbed")
+	r := runDoctor(t, nil, "--os", "testbed")
 	if s, d, _ := finding(t, r, "engine platform"); s != "pass" || d != "x86_64" {
 		t.Errorf("engine platform: %s %s", s, d)
 	}
@@ -68,10 +69,8 @@ func TestDoctorOnThisEngine(t *testing.T) {
 	if s, d, _ := finding(t, r, "privileged execs"); s != "pass" {
 		t.Errorf("privileged execs: %s %s", s, d)
 	}
-	for _, c := range []string{"testbed installer", "testbed checksum file"} {
-		if s, d, _ := finding(t, r, c); s != "pass" || !strings.Contains(d, "reachable") {
-			t.Errorf("%s: %s %s", c, s, d)
-		}
+	if s, d, _ := finding(t, r, "testbed installer"); s != "pass" || !strings.Contains(d, "built in the engine") {
+		t.Errorf("testbed installer without --mirror: %s %q; want a pass naming the module's own build", s, d)
 	}
 	if s, _, _ := finding(t, r, "engine disk"); s == "" {
 		t.Error("no disk verdict")
@@ -85,12 +84,20 @@ func TestDoctorOnThisEngine(t *testing.T) {
 	}
 }
 
-// An unreachable mirror is reported as such, with a remedy, and the engine is not ready.
-func TestDoctorUnreachableURL(t *testing.T) {
+// With --mirror, doctor asks the mirror for the installer and its checksum file: a mirror that
+// answers passes, and an unreachable one is reported as such, with a remedy, and the engine is not
+// ready.
+func TestDoctorMirror(t *testing.T) {
 	t.Parallel()
 	mir := startMirror(t, testbedDir(t))
-	mir.srv.Close() // nothing answers on that port any more
 	r := runDoctor(t, mir.flags(), "--os", "testbed")
+	for _, c := range []string{"testbed installer", "testbed checksum file"} {
+		if s, d, _ := finding(t, r, c); s != "pass" || !strings.Contains(d, "reachable") {
+			t.Errorf("%s from a mirror that answers: %s %s", c, s, d)
+		}
+	}
+	mir.srv.Close() // nothing answers on that port any more
+	r = runDoctor(t, mir.flags(), "--os", "testbed")
 	s, d, rem := finding(t, r, "testbed installer")
 	if s != "fail" || !strings.Contains(d, "unreachable") || !strings.Contains(rem, "--mirror") {
 		t.Errorf("unreachable installer: %s %q %q", s, d, rem)

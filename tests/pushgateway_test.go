@@ -49,10 +49,8 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	mir := startMirror(t, testbedDir(t))
-	args := append([]string{"--metrics-push", fmt.Sprintf("http://pushgateway:%d", port),
-		"--metrics-push-service", fmt.Sprintf("tcp://localhost:%d", port)}, mir.flags()...)
-	args = append(args, "build", "--os", "testbed", "--skip-scan", "--formats", "qcow2")
+	args := []string{"--metrics-push", fmt.Sprintf("http://pushgateway:%d", port),
+		"--metrics-push-service", fmt.Sprintf("tcp://localhost:%d", port), "build", "--os", "testbed", "--skip-scan", "--formats", "qcow2"}
 	daggerCall(t, 40*time.Minute, append(args, "export", "--path", t.TempDir())...).mustSucceed(t)
 
 	mu.Lock()

@@ -21,11 +21,11 @@ import (
 // the vendor definition's own boot command into the vendor's boot menu after its boot wait, the
 // installer fetches the vendor's install config from Packer's HTTP server (byte for byte what
 // osdefs/files holds), installs, reboots into the installed system, and Packer logs in with the
-// definition's SSH login and runs the provisioners.
+// definition's SSH login and runs the provisioners. Each replica comes from the module itself (the
+// replicas function, served under the testbed mirror's name), as `dagger call build --os
+// rocky-9-fixture` takes it on any engine: no --mirror, nothing served from this host.
 func TestInstallerReplicas(t *testing.T) {
 	t.Parallel()
-	mir := startMirror(t, testbedDir(t))
-	replicaDir(t)
 	var ids []string
 	for _, d := range osdefs.All() {
 		if d.IsReplica() {
@@ -49,15 +49,8 @@ func TestInstallerReplicas(t *testing.T) {
 			if id == "ubuntu-22.04-fixture" {
 				ctor = []string{"--qcow2-compression", "zstd"}
 			}
-			// One of them takes its replica from the module itself (the replicas function, served
-			// under the testbed mirror's name), as `dagger call build --os rocky-9-fixture` does.
-			var source []string
-			if id != "rocky-9-fixture" {
-				source = []string{"--mirror", fmt.Sprintf("http://testbed-mirror:%d/replicas", mir.port),
-					"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port)}
-			}
 			out := filepath.Join(t.TempDir(), "out")
-			r := daggerCall(t, 60*time.Minute, append(append(ctor, source...),
+			r := daggerCall(t, 60*time.Minute, append(ctor,
 				"build", "--os", id, "--skip-scan", "--formats", "qcow2", "export", "--path", out)...)
 			if r.err != nil {
 				t.Fatalf("build %s failed: %v\n%s", id, r.err, tail(r.stderr, 80))
