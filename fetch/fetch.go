@@ -103,42 +103,23 @@ type Client struct {
 	defaultHTTP *http.Client
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
+// orDefault is a Client setting, or its default when the setting is zero (or negative).
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
 	return def
 }
 
-func (c *Client) attempts() int {
-	if c.Attempts > 0 {
-		return c.Attempts
+// limit is a phase's limit, PhaseConnect, PhaseTLS or PhaseHeaders, with the default applied.
+func (c *Client) limit(phase string) time.Duration {
+	switch phase {
+	case PhaseConnect:
+		return orDefault(c.ConnectTimeout, DefaultConnectTimeout)
+	case PhaseTLS:
+		return orDefault(c.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
 	}
-	return DefaultAttempts
-}
-
-func (c *Client) backoff() time.Duration {
-	return orDefault(c.Backoff, DefaultBackoff)
-}
-
-func (c *Client) connectTimeout() time.Duration {
-	return orDefault(c.ConnectTimeout, DefaultConnectTimeout)
-}
-
-func (c *Client) tlsTimeout() time.Duration {
-	return orDefault(c.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-}
-
-func (c *Client) headerTimeout() time.Duration {
 	return orDefault(c.HeaderTimeout, DefaultHeaderTimeout)
-}
-
-func (c *Client) stallTimeout() time.Duration {
-	return orDefault(c.StallTimeout, DefaultStallTimeout)
-}
-
-func (c *Client) rateWindow() time.Duration {
-	return orDefault(c.RateWindow, DefaultRateWindow)
 }
 
 func (c *Client) minRate() int64 {
@@ -178,9 +159,9 @@ func (c *Client) transport() *http.Transport {
 	} else {
 		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
 	}
-	t.DialContext = (&net.Dialer{Timeout: c.connectTimeout(), KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = c.tlsTimeout()
-	t.ResponseHeaderTimeout = c.headerTimeout()
+	t.DialContext = (&net.Dialer{Timeout: c.limit(PhaseConnect), KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = c.limit(PhaseTLS)
+	t.ResponseHeaderTimeout = c.limit(PhaseHeaders)
 	return t
 }
 
@@ -381,8 +362,8 @@ func IsTransient(err error) bool {
 
 // retry runs op until it succeeds, fails permanently, the caller cancels or the attempts are used up.
 func (c *Client) retry(ctx context.Context, rawURL string, op func() error) error {
-	delay := c.backoff()
-	n := c.attempts()
+	delay := orDefault(c.Backoff, DefaultBackoff)
+	n := orDefault(c.Attempts, DefaultAttempts)
 	for attempt := 1; ; attempt++ {
 		err := op()
 		if err == nil {
@@ -519,13 +500,7 @@ func (c *Client) phaseLimit(phase string) time.Duration {
 	if c.HTTP != nil {
 		return 0
 	}
-	switch phase {
-	case PhaseConnect:
-		return c.connectTimeout()
-	case PhaseTLS:
-		return c.tlsTimeout()
-	}
-	return c.headerTimeout()
+	return c.limit(phase)
 }
 
 // bodyError classifies a failed read of a body after got bytes.

@@ -37,7 +37,8 @@ type monitor struct {
 }
 
 func (c *Client) newMonitor(r io.Reader, cancel context.CancelFunc) *monitor {
-	m := &monitor{r: r, cancel: cancel, stall: c.stallTimeout(), minRate: c.minRate(), window: c.rateWindow()}
+	m := &monitor{r: r, cancel: cancel, stall: orDefault(c.StallTimeout, DefaultStallTimeout), minRate: c.minRate(),
+		window: orDefault(c.RateWindow, DefaultRateWindow)}
 	m.stallT = time.AfterFunc(m.stall, func() { m.trip(tripStall) })
 	if m.minRate > 0 {
 		m.rateT = time.AfterFunc(m.window, m.checkRate)
