@@ -35,8 +35,12 @@ func checkMirror(mirror string, svc *dagger.Service, auth *dagger.Secret) error 
 }
 
 // fetchContainer runs cst-fetch for d: from the mirror (mirrorContainer), or, given no mirror, a
-// fixture from the module's own fixture mirror, built in the engine.
+// fixture from the module's own fixture mirror, built in the engine. What fetch.NewPlan refuses (a
+// bad mirror for d's source) is refused first, before anything is built.
 func (m *CloudstackTemplates) fetchContainer(ctx context.Context, d osdefs.Definition) (*dagger.Container, error) {
+	if _, err := fetch.NewPlan(d, m.Mirror); err != nil {
+		return nil, err
+	}
 	if m.Mirror == "" {
 		dir, ok, err := m.fixtureFiles(ctx, d)
 		if err != nil {
@@ -82,21 +86,21 @@ func bindServiceFor(c *dagger.Container, rawURL string, svc *dagger.Service) *da
 // resolveISO reads and authenticates the checksum file. It runs on every build (the vendor may have
 // re-spun an ISO under the same URL); what it learns, the digest, is what keys the download.
 func (m *CloudstackTemplates) resolveISO(ctx context.Context, d osdefs.Definition) (fetch.Plan, error) {
-	return m.planExec(ctx, d, false, "resolve", "--os", d.ID, "--mirror", m.Mirror)
-}
-
-// planExec runs a cst-fetch command that prints the plan, anew on every call, and reads the plan.
-func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition, withCache bool, args ...string) (fetch.Plan, error) {
-	if _, err := fetch.NewPlan(d, m.Mirror); err != nil {
-		return fetch.Plan{}, err
-	}
 	c, err := m.fetchContainer(ctx, d)
 	if err != nil {
 		return fetch.Plan{}, err
 	}
-	if withCache {
-		c = c.WithMountedCache("/cache", cacheVolume("iso"))
-	}
+	return m.resolveIn(ctx, c, d)
+}
+
+// resolveIn is resolveISO in c, a fetchContainer the caller goes on to use.
+func (m *CloudstackTemplates) resolveIn(ctx context.Context, c *dagger.Container, d osdefs.Definition) (fetch.Plan, error) {
+	return planExec(ctx, c, d, "resolve", "--os", d.ID, "--mirror", m.Mirror)
+}
+
+// planExec runs, in c (a fetchContainer), a cst-fetch command that prints the plan, anew on every
+// call, and reads the plan.
+func planExec(ctx context.Context, c *dagger.Container, d osdefs.Definition, args ...string) (fetch.Plan, error) {
 	out, err := c.
 		WithEnvVariable("CST_RESOLVED_AT", time.Now().UTC().Format(time.RFC3339Nano)).
 		WithExec(append([]string{"cst-fetch"}, args...)).
@@ -115,11 +119,11 @@ func (m *CloudstackTemplates) planExec(ctx context.Context, d osdefs.Definition,
 // a repeated call reuses the engine's result without touching the network; below that, the cache
 // volume keeps verified files across engine cache pruning.
 func (m *CloudstackTemplates) fetch(ctx context.Context, d osdefs.Definition, stallTimeout string) (*dagger.File, fetch.Plan, error) {
-	p, err := m.resolveISO(ctx, d)
-	if err != nil {
-		return nil, p, err
-	}
 	c, err := m.fetchContainer(ctx, d)
+	if err != nil {
+		return nil, fetch.Plan{}, err
+	}
+	p, err := m.resolveIn(ctx, c, d)
 	if err != nil {
 		return nil, p, err
 	}
@@ -140,7 +144,11 @@ const isoCacheMount = "/isos"
 // URL; a cache hit costs a stat). Packer then reads the file from the volume by its digest, so the
 // build is keyed by what the installer is: another mirror of the same file reuses every later stage.
 func (m *CloudstackTemplates) fetchIntoCache(ctx context.Context, d osdefs.Definition, stallTimeout string) (fetch.Plan, error) {
-	return m.planExec(ctx, d, true,
+	c, err := m.fetchContainer(ctx, d)
+	if err != nil {
+		return fetch.Plan{}, err
+	}
+	return planExec(ctx, c.WithMountedCache("/cache", cacheVolume("iso")), d,
 		"get", "--os", d.ID, "--mirror", m.Mirror, "--cache", "/cache", "--stall-timeout", stallTimeout)
 }
 
