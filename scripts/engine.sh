@@ -64,12 +64,12 @@ engine_answers() { # $1 = runner host
 # ---------------------------------------------------------------- packages
 # shellcheck source-path=SCRIPTDIR source=lib/packages.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/packages.sh"
-apt_need() { need_packages "$@" || fail "the engine's host packages are missing"; }
 
 install_packages() {
   # The runtime pieces the official engine image bundles, plus debootstrap and a registry.
-  apt_need runc containernetworking-plugins dnsmasq-base iptables git openssh-client pigz xz-utils \
-    e2fsprogs ripgrep sqlite3 ca-certificates util-linux iproute2 debootstrap docker-registry curl
+  need_packages runc containernetworking-plugins dnsmasq-base iptables git openssh-client pigz xz-utils \
+    e2fsprogs ripgrep sqlite3 ca-certificates util-linux iproute2 debootstrap docker-registry curl \
+    || fail "the engine's host packages are missing"
 }
 
 # ---------------------------------------------------------------- build

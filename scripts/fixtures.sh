@@ -17,10 +17,10 @@ say() { printf '[fixtures %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 call() { # $1 = what, $2 = function, $3 = export path
   local log t0=$SECONDS
   log=$(mktemp /tmp/cst-fixtures.XXXXXX.log)
+  export_it() { dagger --progress=plain call "$2" export --path "$3" --wipe >/dev/null 2>"$log"; }
   # A session the engine lost (dagger/dagger#9557) is its flake, not the recipe's: one more try.
-  if ! dagger --progress=plain call "$2" export --path "$3" --wipe >/dev/null 2>"$log" &&
-    ! { grep -q 'failed to get requester session' "$log" && say "the engine lost the session; again" &&
-      dagger --progress=plain call "$2" export --path "$3" --wipe >/dev/null 2>"$log"; }; then
+  if ! export_it "$@" &&
+    ! { grep -q 'failed to get requester session' "$log" && say "the engine lost the session; again" && export_it "$@"; }; then
     tail -40 "$log" >&2
     say "error: dagger call $2 failed (log: $log)"
     exit 1
