@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"syscall"
+
+	"dagger.io/dagger"
 )
 
 // The engine's garbage collector sizes its default policy from statfs's free blocks and the
@@ -58,26 +60,22 @@ func gcCap(args []string) error {
 		return fmt.Errorf("statfs %s: %w", *state, err)
 	}
 	avail := int64(st.Bavail) * int64(st.Bsize)
-	ctx := context.Background()
-	c, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cache := c.Engine().LocalCache()
-	running, err := cache.MaxUsedSpace(ctx)
-	if err != nil {
-		return fmt.Errorf("the engine's cache cap: %w", err)
-	}
-	accounted, err := cache.EntrySet().DiskSpaceBytes(ctx)
-	if err != nil {
-		return fmt.Errorf("the engine's cache size: %w", err)
-	}
-	capBytes, restart := decideCap(int64(accounted), avail, int64(running), *headroom)
-	decision := "keep"
-	if restart {
-		decision = "restart"
-	}
-	fmt.Printf("%d %s %d %d\n", capBytes, decision, avail, accounted)
-	return nil
+	return withEngine(func(ctx context.Context, c *dagger.Client) error {
+		cache := c.Engine().LocalCache()
+		running, err := cache.MaxUsedSpace(ctx)
+		if err != nil {
+			return fmt.Errorf("the engine's cache cap: %w", err)
+		}
+		accounted, err := cache.EntrySet().DiskSpaceBytes(ctx)
+		if err != nil {
+			return fmt.Errorf("the engine's cache size: %w", err)
+		}
+		capBytes, restart := decideCap(int64(accounted), avail, int64(running), *headroom)
+		decision := "keep"
+		if restart {
+			decision = "restart"
+		}
+		fmt.Printf("%d %s %d %d\n", capBytes, decision, avail, accounted)
+		return nil
+	})
 }

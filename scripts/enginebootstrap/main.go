@@ -44,8 +44,15 @@ func main() {
 	}
 }
 
-func connect(ctx context.Context) (*dagger.Client, error) {
-	return dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
+// withEngine runs fn with a client of the engine that scripts/engine.sh brought up, closing it after.
+func withEngine(fn func(ctx context.Context, c *dagger.Client) error) error {
+	ctx := context.Background()
+	c, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c)
 }
 
 // debianSlim is the root filesystem as debian:bookworm-slim presents it: same PATH, same shell entry.
@@ -66,34 +73,29 @@ func seed(args []string) error {
 	if *rootfs == "" || *goroot == "" || *goVersion == "" {
 		return fmt.Errorf("seed needs --rootfs, --goroot and --go-version")
 	}
-	ctx := context.Background()
-	c, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	slim := debianSlim(c, *rootfs)
-	if _, err := slim.Publish(ctx, *registry+"/library/debian:bookworm-slim"); err != nil {
-		return fmt.Errorf("publish debian:bookworm-slim: %w", err)
-	}
-	// golang:<v>-bookworm: like the official image, git, curl and certificates for `go get`, gcc for cgo.
-	golang := slim.
-		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
-		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
-			"ca-certificates curl git gcc libc6-dev make openssh-client && rm -rf /var/lib/apt/lists/*"}).
-		WithoutEnvVariable("DEBIAN_FRONTEND").
-		WithDirectory("/usr/local/go", c.Host().Directory(*goroot)).
-		WithEnvVariable("GOLANG_VERSION", *goVersion).
-		WithEnvVariable("GOTOOLCHAIN", "local").
-		WithEnvVariable("GOPATH", "/go").
-		WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:"+basePath).
-		WithExec([]string{"mkdir", "-p", "/go/src", "/go/bin"}).
-		WithWorkdir("/go")
-	if _, err := golang.Publish(ctx, fmt.Sprintf("%s/library/golang:%s-bookworm", *registry, *goVersion)); err != nil {
-		return fmt.Errorf("publish golang:%s-bookworm: %w", *goVersion, err)
-	}
-	return nil
+	return withEngine(func(ctx context.Context, c *dagger.Client) error {
+		slim := debianSlim(c, *rootfs)
+		if _, err := slim.Publish(ctx, *registry+"/library/debian:bookworm-slim"); err != nil {
+			return fmt.Errorf("publish debian:bookworm-slim: %w", err)
+		}
+		// golang:<v>-bookworm: like the official image, git, curl and certificates for `go get`, gcc for cgo.
+		golang := slim.
+			WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
+			WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
+				"ca-certificates curl git gcc libc6-dev make openssh-client && rm -rf /var/lib/apt/lists/*"}).
+			WithoutEnvVariable("DEBIAN_FRONTEND").
+			WithDirectory("/usr/local/go", c.Host().Directory(*goroot)).
+			WithEnvVariable("GOLANG_VERSION", *goVersion).
+			WithEnvVariable("GOTOOLCHAIN", "local").
+			WithEnvVariable("GOPATH", "/go").
+			WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:"+basePath).
+			WithExec([]string{"mkdir", "-p", "/go/src", "/go/bin"}).
+			WithWorkdir("/go")
+		if _, err := golang.Publish(ctx, fmt.Sprintf("%s/library/golang:%s-bookworm", *registry, *goVersion)); err != nil {
+			return fmt.Errorf("publish golang:%s-bookworm: %w", *goVersion, err)
+		}
+		return nil
+	})
 }
 
 func goSDK(args []string) error {
@@ -107,32 +109,27 @@ func goSDK(args []string) error {
 	if *rootfs == "" || *goroot == "" || *codegen == "" || *sdkSrc == "" || *out == "" {
 		return fmt.Errorf("gosdk needs --rootfs, --goroot, --codegen, --sdk-src and --out")
 	}
-	ctx := context.Background()
-	c, err := connect(ctx)
-	if err != nil {
+	return withEngine(func(ctx context.Context, c *dagger.Client) error {
+		base := debianSlim(c, *rootfs).
+			WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
+			WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
+				"git openssh-client openssl ca-certificates && rm -rf /var/lib/apt/lists/*"}).
+			WithoutEnvVariable("DEBIAN_FRONTEND").
+			WithDirectory("/usr/local/go", c.Host().Directory(*goroot)).
+			WithEnvVariable("GOPATH", "/go").
+			WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:"+basePath).
+			WithEnvVariable("GOTOOLCHAIN", "local").
+			WithWorkdir("/go")
+		// Module builds start warm, as with the official image: the SDK's dependencies are pre-compiled.
+		warm := base.
+			WithExec([]string{"go", "build", "std"}).
+			WithDirectory("/sdk", c.Host().Directory(*sdkSrc)).
+			WithExec([]string{"go", "list", "-C", "/sdk", "-e", "-export=true", "-compiled=true", "-deps=true", "-test=false", "."})
+		image := base.
+			WithFile("/usr/local/bin/codegen", c.Host().File(*codegen)).
+			WithDirectory("/go/pkg/mod", warm.Directory("/go/pkg/mod")).
+			WithDirectory("/root/.cache/go-build", warm.Directory("/root/.cache/go-build"))
+		_, err := image.AsTarball(dagger.ContainerAsTarballOpts{ForcedCompression: dagger.ImageLayerCompressionZstd}).Export(ctx, *out)
 		return err
-	}
-	defer c.Close()
-
-	base := debianSlim(c, *rootfs).
-		WithEnvVariable("DEBIAN_FRONTEND", "noninteractive").
-		WithExec([]string{"sh", "-c", "apt-get update -q && apt-get install -y -q --no-install-recommends " +
-			"git openssh-client openssl ca-certificates && rm -rf /var/lib/apt/lists/*"}).
-		WithoutEnvVariable("DEBIAN_FRONTEND").
-		WithDirectory("/usr/local/go", c.Host().Directory(*goroot)).
-		WithEnvVariable("GOPATH", "/go").
-		WithEnvVariable("PATH", "/go/bin:/usr/local/go/bin:"+basePath).
-		WithEnvVariable("GOTOOLCHAIN", "local").
-		WithWorkdir("/go")
-	// Module builds start warm, as with the official image: the SDK's dependencies are pre-compiled.
-	warm := base.
-		WithExec([]string{"go", "build", "std"}).
-		WithDirectory("/sdk", c.Host().Directory(*sdkSrc)).
-		WithExec([]string{"go", "list", "-C", "/sdk", "-e", "-export=true", "-compiled=true", "-deps=true", "-test=false", "."})
-	image := base.
-		WithFile("/usr/local/bin/codegen", c.Host().File(*codegen)).
-		WithDirectory("/go/pkg/mod", warm.Directory("/go/pkg/mod")).
-		WithDirectory("/root/.cache/go-build", warm.Directory("/root/.cache/go-build"))
-	_, err = image.AsTarball(dagger.ContainerAsTarballOpts{ForcedCompression: dagger.ImageLayerCompressionZstd}).Export(ctx, *out)
-	return err
+	})
 }
