@@ -13,6 +13,7 @@ import (
 
 	"dagger/cloudstack-templates/internal/dagger"
 
+	"github.com/Khan/genqlient/graphql"
 	"github.com/charmbracelet/log"
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
@@ -69,38 +70,38 @@ func enumValue[T ~string, P interface {
 	return b
 }
 
-// auditCall reads the call the engine is serving: its function and arguments, redacted.
+// auditCall reads the call the engine is serving: its function and arguments, redacted. One query
+// fetches them all; through the typed API each argument's name and value would be a round trip of
+// its own.
 func auditCall(ctx context.Context) (string, map[string]any, error) {
-	call := dag.CurrentFunctionCall()
-	fn, err := call.Name(ctx)
-	if err != nil {
-		return "", nil, err
+	var resp struct {
+		CurrentFunctionCall struct {
+			Name      string
+			InputArgs []struct {
+				Name  string
+				Value string
+			}
+		}
 	}
-	in, err := call.InputArgs(ctx)
+	err := dag.GraphQLClient().MakeRequest(ctx,
+		&graphql.Request{Query: "{currentFunctionCall{name inputArgs{name value}}}"},
+		&graphql.Response{Data: &resp})
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("read the current call: %w", err)
 	}
 	args := map[string]any{}
-	for _, a := range in {
-		name, err := a.Name(ctx)
-		if err != nil {
-			return "", nil, err
-		}
-		val, err := a.Value(ctx)
-		if err != nil {
-			return "", nil, err
-		}
-		kind, obj := monitor.ArgText, auditObjectArgs[name]
+	for _, a := range resp.CurrentFunctionCall.InputArgs {
+		kind, obj := monitor.ArgText, auditObjectArgs[a.Name]
 		if obj != "" {
 			kind = monitor.ArgObject
 		}
-		raw := json.RawMessage(val)
-		if toValue, ok := auditEnumArgs[name]; ok {
+		raw := json.RawMessage(a.Value)
+		if toValue, ok := auditEnumArgs[a.Name]; ok {
 			raw = toValue(raw)
 		}
-		args[name] = monitor.AuditValue(raw, kind, obj)
+		args[a.Name] = monitor.AuditValue(raw, kind, obj)
 	}
-	return fn, args, nil
+	return resp.CurrentFunctionCall.Name, args, nil
 }
 
 // auditConstructor is the constructor's arguments that were set, redacted like a call's.
