@@ -14,7 +14,6 @@ import (
 // containers on this tree, and each fails, naming the fault, on a tree with one planted.
 func TestStaticChecks(t *testing.T) {
 	t.Parallel()
-	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
 	list := daggerCallRaw(t, 10*time.Minute, "checks", "-l").mustSucceed(t)
 	for _, name := range []string{"lint-shell", "lint-workflows", "validate-cloud-configs", "validate-packer-templates"} {
 		if !strings.Contains(list, name) {

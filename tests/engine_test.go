@@ -16,7 +16,7 @@ import (
 // connect opens a session on the engine scripts/engine.sh started (or the one the environment names).
 func connect(t *testing.T) (*dagger.Client, context.Context) {
 	t.Helper()
-	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
+	requireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	c, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))

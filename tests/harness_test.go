@@ -43,6 +43,13 @@ func requireEnv(t *testing.T, name, hint string) string {
 	return v
 }
 
+// requireEngine fails the test unless the CLI has an engine to talk to (every dagger call, and the SDK
+// client of the engine tests, reads this variable).
+func requireEngine(t *testing.T) {
+	t.Helper()
+	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
+}
+
 // testbedDir is where scripts/fixtures.sh put the testbed image and its SHA256SUMS.
 func testbedDir(t *testing.T) string {
 	d := requireEnv(t, "CST_TESTBED_DIR", "export CST_TESTBED_DIR=$(scripts/fixtures.sh)")
@@ -99,7 +106,7 @@ func daggerCallRaw(t *testing.T, timeout time.Duration, args ...string) callResu
 // daggerRun runs `dagger ARGS...` in the repository, once.
 func daggerRun(t *testing.T, timeout time.Duration, args ...string) callResult {
 	t.Helper()
-	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
+	requireEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "dagger", append([]string{"--progress=plain"}, args...)...)

@@ -12,7 +12,6 @@ import (
 // `dagger functions` is the CLI help: every function is listed with its doc comment.
 func TestModuleFunctionsHaveHelp(t *testing.T) {
 	t.Parallel()
-	requireEnv(t, "_EXPERIMENTAL_DAGGER_RUNNER_HOST", "run: eval \"$(scripts/engine.sh up)\"")
 	r := daggerCallRaw(t, 10*time.Minute, "functions")
 	out := r.mustSucceed(t)
 	for _, fn := range []string{"build", "build-all", "fetch-iso", "toolchain", "packer-build", "validate", "scan", "list", "accelerator", "doctor", "publish"} {
