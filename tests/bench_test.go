@@ -172,9 +172,7 @@ func TestBenchmark(t *testing.T) {
 	// Sizes: each artifact of the first build against the raw disk's allocated bytes.
 	rawImg := filepath.Join(t.TempDir(), "disk.raw")
 	name := artifactStem(d)
-	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", filepath.Join(first, name+".qcow2"), rawImg).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, out)
-	}
+	hostRun(t, "qemu-img", "convert", "-O", "raw", filepath.Join(first, name+".qcow2"), rawImg)
 	allocated := allocatedBytes(t, rawImg)
 	_ = os.Remove(rawImg)
 	b.add(stats.NewFigure("raw disk, allocated", "MiB", []float64{float64(allocated) / (1 << 20)}).WithNote("%s virtual", d.DiskSize))

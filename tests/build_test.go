@@ -44,10 +44,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	t.Run("formats", func(t *testing.T) {
 		// The VHD ships bzip2-compressed, as CloudStack takes it: unpack a copy to read it.
 		vhd := filepath.Join(t.TempDir(), name+".vhd")
-		unpack := exec.Command("sh", "-c", `bzip2 -dc "$1" >"$2"`, "unpack", filepath.Join(out, name+".vhd.bz2"), vhd)
-		if b, err := unpack.CombinedOutput(); err != nil {
-			t.Fatalf("bzip2 -d %s.vhd.bz2: %v\n%s", name, err, b)
-		}
+		hostRun(t, "sh", "-c", `bzip2 -dc "$1" >"$2"`, "unpack", filepath.Join(out, name+".vhd.bz2"), vhd)
 		for file, want := range map[string]string{filepath.Join(out, name+".qcow2"): "qcow2", vhd: "vpc"} {
 			info := qemuImgInfo(t, file)
 			if info.Format != want {
@@ -221,9 +218,7 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	t.Run("provenance verifies", func(t *testing.T) {
 		daggerCall(t, 20*time.Minute, "verify", "--dir", out).mustSucceed(t)
 		tampered := filepath.Join(t.TempDir(), "tampered")
-		if b, err := exec.Command("cp", "-al", out, tampered).CombinedOutput(); err != nil {
-			t.Fatalf("cp -al: %v\n%s", err, b)
-		}
+		hostRun(t, "cp", "-al", out, tampered)
 		os.Remove(filepath.Join(tampered, "validation.txt")) // a hard link: replace, never edit in place
 		os.WriteFile(filepath.Join(tampered, "validation.txt"), []byte("validation\n  PASS  everything\n"), 0o644)
 		os.WriteFile(filepath.Join(tampered, "extra.sh"), []byte("#!/bin/sh\n"), 0o755)
@@ -291,14 +286,8 @@ func qemuImgInfo(t *testing.T, path string) imgInfo {
 func readGuestFile(t *testing.T, qcow2, path string) string {
 	t.Helper()
 	raw := filepath.Join(t.TempDir(), "disk.raw")
-	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", qcow2, raw).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, out)
-	}
-	out, err := exec.Command("debugfs", "-R", "cat "+path, raw+"?offset=1048576").CombinedOutput()
-	if err != nil {
-		t.Fatalf("debugfs cat %s: %v\n%s", path, err, out)
-	}
-	return string(out)
+	hostRun(t, "qemu-img", "convert", "-O", "raw", qcow2, raw)
+	return hostRun(t, "debugfs", "-R", "cat "+path, raw+"?offset=1048576")
 }
 
 // editGuestImage copies a qcow2 image with debugfs commands (e.g. "rm /usr/bin/wget") applied to
@@ -307,21 +296,17 @@ func editGuestImage(t *testing.T, qcow2 string, commands ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	raw := filepath.Join(dir, "disk.raw")
-	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", qcow2, raw).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, out)
-	}
+	hostRun(t, "qemu-img", "convert", "-O", "raw", qcow2, raw)
 	cmds := filepath.Join(dir, "debugfs.cmds")
 	if err := os.WriteFile(cmds, []byte(strings.Join(commands, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("debugfs", "-w", "-f", cmds, raw+"?offset=1048576").CombinedOutput()
-	if err != nil || strings.Contains(string(out), "not found") || strings.Contains(string(out), "File not found") {
-		t.Fatalf("debugfs %v: %v\n%s", commands, err, out)
+	// debugfs reports a command that found nothing and still exits 0.
+	if out := hostRun(t, "debugfs", "-w", "-f", cmds, raw+"?offset=1048576"); strings.Contains(out, "not found") {
+		t.Fatalf("debugfs %v:\n%s", commands, out)
 	}
 	edited := filepath.Join(dir, "edited.qcow2")
-	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, edited).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, out)
-	}
+	hostRun(t, "qemu-img", "convert", "-O", "qcow2", raw, edited)
 	os.Remove(raw)
 	return edited
 }

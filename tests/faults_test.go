@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -213,9 +212,7 @@ func brokenMirror(t *testing.T) *mirror {
 	t.Helper()
 	dir := t.TempDir()
 	img := filepath.Join(dir, osdefs.TestbedImage)
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img create: %v\n%s", err, out)
-	}
+	hostRun(t, "qemu-img", "create", "-q", "-f", "qcow2", img, "1G")
 	data, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +254,7 @@ func TestFaultsValidateBrokenImage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "blank.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "1G").CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img create: %v\n%s", err, out)
-	}
+	hostRun(t, "qemu-img", "create", "-q", "-f", "qcow2", img, "1G")
 	r := daggerCall(t, 20*time.Minute, "--accel", "tcg", "validate", "--image", img, "--boot-timeout", "60s",
 		"--skip-zone-cases", "kvm-vr,xen-vr")
 	r.mustFailWith(t, "validation failed", "zone config-drive: cloud-init finishes", "no cloud-init final message within 60s",

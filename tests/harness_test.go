@@ -43,6 +43,17 @@ func requireEnv(t *testing.T, name, hint string) string {
 	return v
 }
 
+// hostRun runs a tool on this host (qemu-img, debugfs, bzip2, …) and returns what it printed, stdout
+// and stderr together; when the tool fails, so does the test, with the command line and that output.
+func hostRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 // requireEngine fails the test unless the CLI has an engine to talk to (every dagger call, and the SDK
 // client of the engine tests, reads this variable).
 func requireEngine(t *testing.T) {

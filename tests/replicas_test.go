@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -161,11 +160,7 @@ func TestInstallerReplicaWrongMenu(t *testing.T) {
 	if err := os.Symlink(filepath.Join(src, ubuntu.Source.FileName()), filepath.Join(dir, fedora.Source.FileName())); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "-c", "sha256sum -- *.iso > SHA256SUMS")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sha256sum: %v\n%s", err, out)
-	}
+	hostRun(t, "sh", "-c", `cd "$1" && sha256sum -- *.iso > SHA256SUMS`, "sums", dir)
 	mir := startMirror(t, dir)
 	r := daggerCall(t, 25*time.Minute, "--mirror", fmt.Sprintf("http://testbed-mirror:%d", mir.port),
 		"--mirror-service", fmt.Sprintf("tcp://localhost:%d", mir.port),

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,9 +37,8 @@ func TestBuildTestbedWithoutMirror(t *testing.T) {
 	if got := fileSHA256(t, filepath.Join(dir, osdefs.TestbedImage)); got != want {
 		t.Fatalf("%s has sha256 %s, SHA256SUMS says %s", osdefs.TestbedImage, got, want)
 	}
-	info, err := exec.Command("qemu-img", "info", "--output=json", filepath.Join(dir, osdefs.TestbedImage)).Output()
-	if err != nil || !strings.Contains(string(info), `"format": "qcow2"`) {
-		t.Fatalf("qemu-img info: %v\n%s", err, info)
+	if info := qemuImgInfo(t, filepath.Join(dir, osdefs.TestbedImage)); info.Format != "qcow2" {
+		t.Fatalf("%s is %s, want qcow2", osdefs.TestbedImage, info.Format)
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
