@@ -3,6 +3,8 @@ package accelerator
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestParseProbe(t *testing.T) {
@@ -52,14 +54,8 @@ func TestChooseAccel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := ChooseAccel(tt.requested, tt.probe)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tt.wantErr)
-				}
+			if testcheck.Err(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if d.Accel != tt.want {
 				t.Errorf("accel = %q, want %q", d.Accel, tt.want)

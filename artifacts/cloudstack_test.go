@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudstack-templates/cloudstack-templates/inspect"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -28,11 +29,8 @@ func TestNewRegisterTemplate(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", rt, want)
 	}
 	b, _ := json.Marshal(rt)
-	for _, key := range []string{`"name"`, `"displayText"`, `"format"`, `"hypervisor"`, `"osType"`, `"checksum"`, `"passwordEnabled"`, `"sshKeyEnabled"`, `"isExtractable"`, `"artifact"`} {
-		if !strings.Contains(string(b), key+":") {
-			t.Errorf("JSON %s lacks %s", b, key)
-		}
-	}
+	testcheck.ContainsAll(t, "JSON", string(b), `"name":`, `"displayText":`, `"format":`, `"hypervisor":`, `"osType":`, `"checksum":`,
+		`"passwordEnabled":`, `"sshKeyEnabled":`, `"isExtractable":`, `"artifact":`)
 }
 
 // Registration claims only what the boot test proved, and a password only where the catalogue means
@@ -84,9 +82,7 @@ func TestNewRegisterTemplateRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewRegisterTemplate(tc.def, tc.format, tc.artifact, tc.sha512, provenAll)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
+			testcheck.Err(t, err, tc.want)
 		})
 	}
 }

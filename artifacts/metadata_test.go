@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -76,11 +77,7 @@ func TestMetadataRoundTripAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"schemaVersion": 1`, `"startedAt": "2024-11-20T10:00:00Z"`, `"finishedAt": "2024-11-20T10:41:07.5Z"`, `"virtualSizeBytes"`, `"cloudStack"`} {
-		if !strings.Contains(string(data), key) {
-			t.Errorf("encoded metadata lacks %s", key)
-		}
-	}
+	testcheck.ContainsAll(t, "encoded metadata", string(data), `"schemaVersion": 1`, `"startedAt": "2024-11-20T10:00:00Z"`, `"finishedAt": "2024-11-20T10:41:07.5Z"`, `"virtualSizeBytes"`, `"cloudStack"`)
 	got, err := DecodeMetadata(data)
 	if err != nil {
 		t.Fatal(err)
@@ -142,10 +139,7 @@ func TestValidateMetadataRejects(t *testing.T) {
 			}
 			tc.mutate(doc)
 			data, _ := json.Marshal(doc)
-			err := ValidateMetadata(data)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want mention of %q", err, tc.want)
-			}
+			testcheck.Err(t, ValidateMetadata(data), tc.want)
 			if _, err := DecodeMetadata(data); err == nil {
 				t.Fatal("DecodeMetadata accepted what ValidateMetadata rejects")
 			}
@@ -194,10 +188,7 @@ func TestCheckArtifactsMismatches(t *testing.T) {
 				t.Fatalf("intact build fails: %v", err)
 			}
 			tc.break_(&m, dir)
-			err := CheckArtifacts(m, dir)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
+			testcheck.Err(t, CheckArtifacts(m, dir), tc.want)
 		})
 	}
 }

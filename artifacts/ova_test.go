@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 type ovaFile struct {
@@ -111,14 +113,8 @@ func TestInspectOVA(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			info, err := InspectOVA(bytes.NewReader(buildOVA(t, tc.files, tc.format)))
-			if tc.want != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.want) {
-					t.Fatalf("err = %v, want %q", err, tc.want)
-				}
+			if testcheck.Err(t, err, tc.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if info.Descriptor != ovf.name || info.Manifest != mf.name || len(info.Members) != 3 {
 				t.Fatalf("info = %+v", info)
@@ -154,22 +150,19 @@ func TestInspectOVAFromGNUTar(t *testing.T) {
 		}
 	}
 	for format, wantErr := range map[string]string{"ustar": "", "gnu": "GNU tar format"} {
-		out := filepath.Join(t.TempDir(), "x.ova")
-		cmd := exec.Command(tarBin, "--format="+format, "-cf", out, "-C", dir, ovf.name, mf.name, vmdk.name)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("tar: %v\n%s", err, b)
-		}
-		f, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = InspectOVA(f)
-		f.Close()
-		if wantErr == "" && err != nil {
-			t.Errorf("tar --format=%s: %v", format, err)
-		}
-		if wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
-			t.Errorf("tar --format=%s: err = %v, want %q", format, err, wantErr)
-		}
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "x.ova")
+			cmd := exec.Command(tarBin, "--format="+format, "-cf", out, "-C", dir, ovf.name, mf.name, vmdk.name)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v\n%s", err, b)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = InspectOVA(f)
+			f.Close()
+			testcheck.Err(t, err, wantErr)
+		})
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // parsedOVF is the subset of the descriptor the tests read back, matched by namespace so a wrong
@@ -71,8 +72,10 @@ func sampleOVFParams() OVFParams {
 	}
 }
 
-func TestOVFDescriptorParsesWithRightValues(t *testing.T) {
-	p := sampleOVFParams()
+// renderOVF writes p's descriptor and reads it back, for the tests that check both the text and
+// what an XML reader makes of it.
+func renderOVF(t *testing.T, p OVFParams) ([]byte, parsedOVF) {
+	t.Helper()
 	out, err := OVFDescriptor(p)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +84,12 @@ func TestOVFDescriptorParsesWithRightValues(t *testing.T) {
 	if err := xml.Unmarshal(out, &o); err != nil {
 		t.Fatalf("descriptor does not parse: %v\n%s", err, out)
 	}
+	return out, o
+}
+
+func TestOVFDescriptorParsesWithRightValues(t *testing.T) {
+	p := sampleOVFParams()
+	out, o := renderOVF(t, p)
 	if len(o.Files) != 1 || o.Files[0].Href != p.DiskFile || o.Files[0].Size != p.DiskFileSize || o.Files[0].ID != "file1" {
 		t.Errorf("References/File = %+v", o.Files)
 	}
@@ -138,11 +147,7 @@ func TestOVFDescriptorParsesWithRightValues(t *testing.T) {
 		t.Errorf("NIC = %+v", nic)
 	}
 	// CloudStack's OVFHelper matches these literal qualified names, not namespaces.
-	for _, lit := range []string{"<rasd:HostResource>", "<rasd:Parent>", "<rasd:InstanceID>", "<rasd:Connection>", "ovf:capacityAllocationUnits="} {
-		if !bytes.Contains(out, []byte(lit)) {
-			t.Errorf("descriptor lacks literal %s", lit)
-		}
-	}
+	testcheck.ContainsAll(t, "descriptor", string(out), "<rasd:HostResource>", "<rasd:Parent>", "<rasd:InstanceID>", "<rasd:Connection>", "ovf:capacityAllocationUnits=")
 	xmllintWellFormed(t, out)
 }
 
@@ -152,14 +157,7 @@ func TestOVFDescriptorEscapes(t *testing.T) {
 	p.Description = `<script>alert("x")</script> & more`
 	p.DiskFile = `we&ird"name.vmdk`
 	p.PopulatedBytes = 0
-	out, err := OVFDescriptor(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o parsedOVF
-	if err := xml.Unmarshal(out, &o); err != nil {
-		t.Fatalf("escaped descriptor does not parse: %v\n%s", err, out)
-	}
+	out, o := renderOVF(t, p)
 	if o.Systems[0].Name != p.Name || o.Systems[0].ID != p.Name || o.Systems[0].Annotation != p.Description || o.Files[0].Href != p.DiskFile {
 		t.Errorf("round trip lost text: %+v %+v", o.Systems[0], o.Files[0])
 	}
@@ -193,9 +191,7 @@ func TestOVFDescriptorRejectsBadParams(t *testing.T) {
 			p := sampleOVFParams()
 			tc.mutate(&p)
 			_, err := OVFDescriptor(p)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want mention of %q", err, tc.want)
-			}
+			testcheck.Err(t, err, tc.want)
 		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func loadSample(t *testing.T) []byte {
@@ -133,11 +135,7 @@ func TestGate(t *testing.T) {
 			if !strings.HasPrefix(strings.TrimSpace(lines[0]), tc.first) {
 				t.Errorf("first line %q, want %q", lines[0], tc.first)
 			}
-			for _, p := range tc.present {
-				if !strings.Contains(err.Error(), p) {
-					t.Errorf("missing %q in\n%v", p, err)
-				}
-			}
+			testcheck.ContainsAll(t, "error", err.Error(), tc.present...)
 			for _, a := range tc.absent {
 				if strings.Contains(err.Error(), a) {
 					t.Errorf("unexpected %q in\n%v", a, err)

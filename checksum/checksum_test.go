@@ -1,8 +1,7 @@
 package checksum
 
 import (
-	"crypto/sha512"
-	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,13 +10,8 @@ import (
 	"testing"
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum/checksumtest"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
-
-// synth512 is checksumtest.Synth256's SHA-512 twin: an obviously synthetic digest of a label.
-func synth512(label string) string {
-	s := sha512.Sum512([]byte(label))
-	return hex.EncodeToString(s[:])
-}
 
 // The SHA-256 and SHA-512 of "abc" (FIPS 180-2 test vectors), for the writer's coreutils check.
 const (
@@ -88,7 +82,7 @@ func TestParseLine(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	h := checksumtest.Synth256("h")
-	h512 := synth512("h")
+	h512 := checksumtest.Synth512("h")
 	tests := []struct {
 		name      string
 		data      string
@@ -137,14 +131,8 @@ func TestLookup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Lookup([]byte(tc.data), tc.algorithm, tc.file)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Lookup error = %v, want it to contain %q (got digest %q)", err, tc.wantErr, got)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Lookup: %v", err)
 			}
 			if got != tc.want {
 				t.Fatalf("digest = %s, want %s", got, tc.want)
@@ -157,26 +145,23 @@ func TestNormalize(t *testing.T) {
 	h := checksumtest.Synth256("n")
 	tests := []struct {
 		name, algorithm, in, want string
-		ok                        bool
-		errPart                   string
+		errPart                   string // "" = the input is valid
 	}{
-		{"plain", "sha256", h, h, true, ""},
-		{"prefixed upper", "sha256", "sha256:" + strings.ToUpper(h), h, true, ""},
-		{"short", "sha256", h[:60], "", false, "must be 64 hex characters, got 60"},
-		{"not hex", "sha256", strings.Repeat("z", 64), "", false, "not hexadecimal"},
-		{"sha512 length", "sha512", synth512("n"), synth512("n"), true, ""},
+		{"plain", "sha256", h, h, ""},
+		{"prefixed upper", "sha256", "sha256:" + strings.ToUpper(h), h, ""},
+		{"short", "sha256", h[:60], "", "must be 64 hex characters, got 60"},
+		{"not hex", "sha256", strings.Repeat("z", 64), "", "not hexadecimal"},
+		{"sha512 length", "sha512", checksumtest.Synth512("n"), checksumtest.Synth512("n"), ""},
 		// An algorithm the pipeline does not verify with is named as such, not measured against a
 		// length of 0.
-		{"unknown algorithm", "sha1", h[:40], "", false, `unsupported checksum algorithm "sha1": use sha256 or sha512`},
+		{"unknown algorithm", "sha1", h[:40], "", `unsupported checksum algorithm "sha1": use sha256 or sha512`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Normalize(tc.algorithm, tc.in)
-			if (err == nil) != tc.ok || got != tc.want {
-				t.Fatalf("Normalize(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
-			}
-			if err != nil && !strings.Contains(err.Error(), tc.errPart) {
-				t.Fatalf("Normalize(%q) error = %v, want it to contain %q", tc.in, err, tc.errPart)
+			testcheck.Err(t, err, tc.errPart)
+			if got != tc.want {
+				t.Fatalf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}
@@ -199,16 +184,13 @@ func TestLine(t *testing.T) {
 		{abcSHA256, "a ", "", "would not read back"},
 	}
 	for _, tc := range tests {
-		got, err := Line(tc.hex, tc.name)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Line(%q, %q) err = %v, want %q", tc.hex, tc.name, err, tc.err)
+		t.Run(fmt.Sprintf("%q", tc.name), func(t *testing.T) {
+			got, err := Line(tc.hex, tc.name)
+			testcheck.Err(t, err, tc.err)
+			if got != tc.want {
+				t.Errorf("Line(%q, %q) = %q, want %q", tc.hex, tc.name, got, tc.want)
 			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("Line(%q, %q) = %q, %v", tc.hex, tc.name, got, err)
-		}
+		})
 	}
 }
 
@@ -286,9 +268,8 @@ func TestParseStrictRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, err := ParseStrict(tc.text); err == nil || !strings.Contains(err.Error(), tc.errPart) {
-				t.Fatalf("ParseStrict(%q) = %+v, %v; want an error containing %q", tc.text, got, err, tc.errPart)
-			}
+			_, err := ParseStrict(tc.text)
+			testcheck.Err(t, err, tc.errPart)
 		})
 	}
 }

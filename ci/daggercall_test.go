@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func loadModule(t *testing.T) *Module {
@@ -115,40 +117,31 @@ func TestCheckCallRejects(t *testing.T) {
 	m := loadModule(t)
 	for _, tc := range []struct {
 		name, cmd string
-		ok        bool
-		errHas    string
+		errHas    string // "" = the call is valid
 	}{
-		{"valid build", `dagger call --source-commit abc build --os x --skip-validation="$SKIP_VALIDATION" export --path out/x`, true, ""},
-		{"module flag after the function", `dagger call build --os x --source-commit abc`, false, "no flag --source-commit"},
-		{"valid bool without value", `dagger call build --os x --skip-scan --formats qcow2 export --path out`, true, ""},
-		{"valid list", `dagger call list --format json`, true, ""},
-		{"valid constructor flag", `dagger call --source=. --trivy-db ./db build-all --os-filter all export --path out`, true, ""},
-		{"valid chained core call", `dagger call --packer-version 1.9.4 toolchain with-exec --args packer,version stdout`, true, ""},
-		{"renamed function", `dagger call bild --os x`, false, `no function "bild"`},
-		{"unknown flag", `dagger call build --no-such-flag`, false, "no flag --no-such-flag"},
-		{"flag of another function", `dagger call build --os-filter all`, false, "no flag --os-filter"},
-		{"camelCase flag, which the CLI normalizes", `dagger call --packerVersion 1.9.4 build --skipScan`, true, ""},
-		{"digits kept in the word, which the CLI normalizes", `dagger call --qcow2-compression zstd build --os x`, true, ""},
-		{"unknown camelCase flag", `dagger call build --skipScans`, false, "no flag --skip-scans"},
-		{"unknown flag before the function", `dagger call --sauce . build --os x`, false, "--sauce"},
-		{"missing value", `dagger call build --os`, false, "needs a value"},
-		{"no function", `dagger call --source .`, false, "no function named"},
-		{"stray word", `dagger call build --os x bogus`, false, `"bogus"`},
+		{"valid build", `dagger call --source-commit abc build --os x --skip-validation="$SKIP_VALIDATION" export --path out/x`, ""},
+		{"module flag after the function", `dagger call build --os x --source-commit abc`, "no flag --source-commit"},
+		{"valid bool without value", `dagger call build --os x --skip-scan --formats qcow2 export --path out`, ""},
+		{"valid list", `dagger call list --format json`, ""},
+		{"valid constructor flag", `dagger call --source=. --trivy-db ./db build-all --os-filter all export --path out`, ""},
+		{"valid chained core call", `dagger call --packer-version 1.9.4 toolchain with-exec --args packer,version stdout`, ""},
+		{"renamed function", `dagger call bild --os x`, `no function "bild"`},
+		{"unknown flag", `dagger call build --no-such-flag`, "no flag --no-such-flag"},
+		{"flag of another function", `dagger call build --os-filter all`, "no flag --os-filter"},
+		{"camelCase flag, which the CLI normalizes", `dagger call --packerVersion 1.9.4 build --skipScan`, ""},
+		{"digits kept in the word, which the CLI normalizes", `dagger call --qcow2-compression zstd build --os x`, ""},
+		{"unknown camelCase flag", `dagger call build --skipScans`, "no flag --skip-scans"},
+		{"unknown flag before the function", `dagger call --sauce . build --os x`, "--sauce"},
+		{"missing value", `dagger call build --os`, "needs a value"},
+		{"no function", `dagger call --source .`, "no function named"},
+		{"stray word", `dagger call build --os x bogus`, `"bogus"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := ExtractCalls("t", tc.cmd)
 			if len(calls) != 1 {
 				t.Fatalf("want 1 call in %q, got %d", tc.cmd, len(calls))
 			}
-			err := m.CheckCall(calls[0])
-			switch {
-			case tc.ok && err != nil:
-				t.Errorf("rejected a valid call: %v", err)
-			case !tc.ok && err == nil:
-				t.Errorf("accepted %q", tc.cmd)
-			case !tc.ok && !strings.Contains(err.Error(), tc.errHas):
-				t.Errorf("error %q does not mention %q", err, tc.errHas)
-			}
+			testcheck.Err(t, m.CheckCall(calls[0]), tc.errHas)
 		})
 	}
 }

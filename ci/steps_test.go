@@ -12,6 +12,7 @@ import (
 	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
 	"github.com/cloudstack-templates/cloudstack-templates/doctor"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -232,11 +233,7 @@ func TestDoctorDiskGateStep(t *testing.T) {
 		if tc.ok != (r.err == nil) {
 			t.Errorf("%s: err %v, want ok=%t\n%s", tc.name, r.err, tc.ok, r.stdout)
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(r.stdout, w) {
-				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, r.stdout)
-			}
-		}
+		testcheck.ContainsAll(t, tc.name+": output", r.stdout, tc.want...)
 		if r.dagger != "call doctor --os rocky-9 --format json\n" {
 			t.Errorf("%s: dagger called as %q", tc.name, r.dagger)
 		}
@@ -302,17 +299,13 @@ func TestJobSummaryStep(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.stdout)
 	}
-	for _, want := range []string{
+	testcheck.ContainsAll(t, "summary", r.summary,
 		"### rocky-9-x86_64 (Rocky Linux 9)", "total 21m 16s",
 		"| fetch | 42s |", "| packer | 20m 34s |",
 		"| rocky-9-x86_64.qcow2 | qcow2 | 1.5 GiB | 10 GiB |",
 		"| rocky-9-x86_64.vhd | vhd | 5 GiB ⚠ over the 2 GiB release-asset limit | 10 GiB |",
 		"gate CRITICAL: passed): critical 0, high 1, medium 0, low 0, unknown 0, secrets 0.",
-	} {
-		if !strings.Contains(r.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, r.summary)
-		}
-	}
+	)
 	if !strings.Contains(r.stdout, "::warning title=Artifact too big for a release::rocky-9-x86_64.vhd") {
 		t.Errorf("no warning for the 5 GiB artifact:\n%s", r.stdout)
 	}
@@ -353,11 +346,7 @@ func TestReleaseAssetSizeStep(t *testing.T) {
 	if r.err == nil {
 		t.Fatalf("accepted a 2 GiB asset:\n%s", r.stdout)
 	}
-	for _, want := range []string{"::error title=Release asset too big::b.vhd is 2147483648 bytes", "::error title=Release asset too big::c.ova is 3221225472 bytes", "under 2 GiB"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	testcheck.ContainsAll(t, "output", r.stdout, "::error title=Release asset too big::b.vhd is 2147483648 bytes", "::error title=Release asset too big::c.ova is 3221225472 bytes", "under 2 GiB")
 	if strings.Contains(r.stdout, "a.qcow2 is") {
 		t.Errorf("flagged the 1 GiB asset:\n%s", r.stdout)
 	}

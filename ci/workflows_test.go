@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 var shaPin = regexp.MustCompile(`^[^@\s]+@[0-9a-f]{40}$`)
@@ -60,21 +62,13 @@ func TestWorkflowPolicy(t *testing.T) {
 			t.Errorf("%s runs on %v, want the runner switch %s", name, runsOn, runnerSwitch)
 		}
 	}
-	for _, label := range []string{`vars.CST_RUNNER == 'self-hosted'`, `"self-hosted","linux","x64","kvm"`, `'ubuntu-latest'`} {
-		if !strings.Contains(runnerSwitch, label) {
-			t.Errorf("runner switch %s lacks %s", runnerSwitch, label)
-		}
-	}
+	testcheck.ContainsAll(t, "runner switch", runnerSwitch, `vars.CST_RUNNER == 'self-hosted'`, `"self-hosted","linux","x64","kvm"`, `'ubuntu-latest'`)
 	matrix, _ := build["strategy"].(map[string]any)["matrix"].(map[string]any)
 	if os, _ := matrix["os"].(string); !strings.Contains(os, "needs.prepare.outputs") {
 		t.Errorf("build matrix %v does not come from the prepare job", matrix)
 	}
 	text := string(readFile(t, ".github/workflows/build-templates.yml"))
-	for _, want := range []string{`KERNEL=="kvm", GROUP="kvm", MODE="0666"`, `dagger call matrix --os-filter "$OS_FILTER"`, "jq -er .engineVersion dagger.json", "retention-days"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("build-templates.yml lacks %q", want)
-		}
-	}
+	testcheck.ContainsAll(t, "build-templates.yml", text, `KERNEL=="kvm", GROUP="kvm", MODE="0666"`, `dagger call matrix --os-filter "$OS_FILTER"`, "jq -er .engineVersion dagger.json", "retention-days")
 	release := jobs["release"].(map[string]any)
 	if p := release["permissions"]; !reflect.DeepEqual(p, releasePermissions) {
 		t.Errorf("release permissions = %v, want %v", p, releasePermissions)
@@ -90,11 +84,7 @@ func TestWorkflowPolicy(t *testing.T) {
 		t.Error("the release job does not attest assets/* with actions/attest-build-provenance")
 	}
 	cond, _ := release["if"].(string)
-	for _, want := range []string{"github.ref == 'refs/heads/main'", "needs.prepare.outputs.full-catalogue == 'true'"} {
-		if !strings.Contains(cond, want) {
-			t.Errorf("release runs when %q; want %s in it (main only, full-catalogue runs only)", cond, want)
-		}
-	}
+	testcheck.ContainsAll(t, "release condition (main only, full-catalogue runs only)", cond, "github.ref == 'refs/heads/main'", "needs.prepare.outputs.full-catalogue == 'true'")
 	if !strings.Contains(cond, "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')") {
 		t.Errorf("release condition %q must admit only pushes and manual runs (no pull requests)", cond)
 	}
@@ -130,11 +120,7 @@ func TestWorkflowPolicy(t *testing.T) {
 		t.Errorf("the disk clean-up runs if %q, want only on hosted runners", cond)
 	}
 	freeRun, _ := freeStep["run"].(string)
-	for _, want := range []string{"/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/opt/hostedtoolcache/CodeQL", "docker image prune --all --force"} {
-		if !strings.Contains(freeRun, want) {
-			t.Errorf("the disk clean-up does not remove %s", want)
-		}
-	}
+	testcheck.ContainsAll(t, "the disk clean-up", freeRun, "/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/opt/hostedtoolcache/CodeQL", "docker image prune --all --force")
 	if run, _ := doctorStep["run"].(string); !strings.Contains(run, `dagger call doctor --os "$OS_ID" --format json`) || !strings.Contains(run, `"engine disk"`) {
 		t.Errorf("the doctor step does not check doctor's engine disk finding for the OS:\n%s", run)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // plantedURL is a download URL with a password in its userinfo and a signature in its query.
@@ -102,11 +104,7 @@ func TestPublishRedactsURLsAndStatus(t *testing.T) {
 				if !errors.Is(err, tc.wantKind) || !errors.As(err, &e) {
 					t.Fatalf("err = %v, want %v", err, tc.wantKind)
 				}
-				for _, part := range tc.wantParts {
-					if !strings.Contains(err.Error(), part) {
-						t.Errorf("error lacks %q: %v", part, err)
-					}
-				}
+				testcheck.ContainsAll(t, "error", err.Error(), tc.wantParts...)
 				seen = append(seen, err.Error(), "status: "+e.Status, fmt.Sprintf("%+v", *e))
 			}
 			if f.count("registerTemplate") > 0 {
@@ -179,12 +177,8 @@ func TestPublishRequestTimeout(t *testing.T) {
 			if errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrAPI) {
 				t.Errorf("err = %v wraps another sentinel or the context's deadline", err)
 			}
-			for _, part := range []string{"the CloudStack API at " + endpoint + " did not answer " + tc.wantCommand +
-				" within the request timeout of 150ms", "proxy", "WithRequestTimeout"} {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error lacks %q: %v", part, err)
-				}
-			}
+			testcheck.ContainsAll(t, "error", err.Error(), "the CloudStack API at "+endpoint+" did not answer "+tc.wantCommand+
+				" within the request timeout of 150ms", "proxy", "WithRequestTimeout")
 			if strings.Contains(err.Error(), "waiting for") || strings.Contains(err.Error(), "command=") {
 				t.Errorf("misleading or signed text in %v", err)
 			}

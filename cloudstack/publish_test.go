@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 var sha512Hex = strings.Repeat("ab12", 32)
@@ -63,6 +65,18 @@ func assertNoCredentials(t *testing.T, text string, secrets ...string) {
 
 func TestPublish(t *testing.T) {
 	type check func(t *testing.T, f *fakeCloud, res *Result, err error, progress []Progress)
+	// registered checks a run that succeeds and registers the template as hypervisor's, in format,
+	// in the zone zoneID.
+	registered := func(hypervisor, format, zoneID string) check {
+		return func(t *testing.T, f *fakeCloud, res *Result, err error, progress []Progress) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reg := f.registers[0]; reg["hypervisor"] != hypervisor || reg["format"] != format || reg["zoneid"] != zoneID {
+				t.Errorf("registered %v, want hypervisor %s, format %s, zone %s", reg, hypervisor, format, zoneID)
+			}
+		}
+	}
 	tests := []struct {
 		name   string
 		setup  func(f *fakeCloud)
@@ -195,11 +209,7 @@ func TestPublish(t *testing.T) {
 				if !errors.Is(err, ErrUnknownZone) {
 					t.Fatalf("err = %v, want ErrUnknownZone", err)
 				}
-				for _, s := range []string{`"zone9"`, `"zone1"`, `"Zone-Two"`, zone2ID} {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("message lacks %s: %v", s, err)
-					}
-				}
+				testcheck.ContainsAll(t, "message", err.Error(), `"zone9"`, `"zone1"`, `"Zone-Two"`, zone2ID)
 			},
 		},
 		{
@@ -207,26 +217,12 @@ func TestPublish(t *testing.T) {
 			req: func(r *Request) {
 				r.Zone, r.Format, r.Hypervisor, r.URL = zone2ID, "VHD", "Hyper-V", "http://a.example/d.vhd"
 			},
-			check: func(t *testing.T, f *fakeCloud, res *Result, err error, progress []Progress) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if reg := f.registers[0]; reg["hypervisor"] != "Hyperv" || reg["format"] != "VHD" || reg["zoneid"] != zone2ID {
-					t.Errorf("registered %v", reg)
-				}
-			},
+			check: registered("Hyperv", "VHD", zone2ID),
 		},
 		{
-			name: "zone name ignoring case, OVA defaults to VMware",
-			req:  func(r *Request) { r.Zone, r.Format, r.URL = "zone-two", "ova", "https://a.example/d.ova" },
-			check: func(t *testing.T, f *fakeCloud, res *Result, err error, progress []Progress) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if reg := f.registers[0]; reg["hypervisor"] != "VMware" || reg["format"] != "OVA" || reg["zoneid"] != zone2ID {
-					t.Errorf("registered %v", reg)
-				}
-			},
+			name:  "zone name ignoring case, OVA defaults to VMware",
+			req:   func(r *Request) { r.Zone, r.Format, r.URL = "zone-two", "ova", "https://a.example/d.ova" },
+			check: registered("VMware", "OVA", zone2ID),
 		},
 		{
 			name: "tilde in the download URL is sent as %7E and verifies",

@@ -1,9 +1,11 @@
 package doctor
 
 import (
-	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestKVMFindingAgreesWithChooseAccel(t *testing.T) {
@@ -78,11 +80,7 @@ func TestReportTableAndReady(t *testing.T) {
 		t.Error("a failed check left the report ready")
 	}
 	tab := r.Table()
-	for _, want := range []string{"kvm", "WARN", "→ get kvm", "FAIL", "NOT ready", "accelerator for builds: tcg"} {
-		if !strings.Contains(tab, want) {
-			t.Errorf("table lacks %q:\n%s", want, tab)
-		}
-	}
+	testcheck.ContainsAll(t, "table", tab, "kvm", "WARN", "→ get kvm", "FAIL", "NOT ready", "accelerator for builds: tcg")
 	if js, err := r.JSON(); err != nil || !strings.Contains(js, `"ready": false`) {
 		t.Errorf("JSON: %s %v", js, err)
 	}

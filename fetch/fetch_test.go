@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -74,15 +75,8 @@ func TestDownload(t *testing.T) {
 			dest := filepath.Join(root, "os", "x.iso")
 			c := &Client{Attempts: 3, Backoff: time.Millisecond}
 			res, err := c.Download(context.Background(), srv.URL+"/iso", dest, Want{Algorithm: "sha256", Digest: tt.digest, From: "the test"})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), srv.URL+"/iso") {
-					t.Errorf("error %q does not name the URL", err)
-				}
-			} else if err != nil {
-				t.Fatal(err)
+			if testcheck.Err(t, err, tt.wantErr) && !strings.Contains(err.Error(), srv.URL+"/iso") {
+				t.Errorf("error %q does not name the URL", err)
 			}
 			if got := tt.server.requests.Load(); got != tt.wantRequests {
 				t.Errorf("requests = %d, want %d", got, tt.wantRequests)
@@ -160,16 +154,12 @@ func TestNewPlanMirror(t *testing.T) {
 		{"m.example", "", "", `mirror "m.example" is not an http(s) URL`},
 	}
 	for _, tt := range tests {
-		p, err := NewPlan(d, tt.mirror)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("NewPlan(%q) error = %v, want %q", tt.mirror, err, tt.wantErr)
+		t.Run(tt.mirror, func(t *testing.T) {
+			p, err := NewPlan(d, tt.mirror)
+			if !testcheck.Err(t, err, tt.wantErr) && (p.URL != tt.wantURL || p.ChecksumURL != tt.wantSums) {
+				t.Errorf("NewPlan(%q) = %+v", tt.mirror, p)
 			}
-			continue
-		}
-		if err != nil || p.URL != tt.wantURL || p.ChecksumURL != tt.wantSums {
-			t.Errorf("NewPlan(%q) = %+v, %v", tt.mirror, p, err)
-		}
+		})
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // trimVendored runs packer_plugins.awk the way the toolchain build does.
@@ -53,11 +55,7 @@ func TestPackerPluginsTrim(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := trimVendored(t, tt.src)
-			for _, s := range tt.keep {
-				if !strings.Contains(got, s) {
-					t.Errorf("trimmed file lost %q:\n%s", s, got)
-				}
-			}
+			testcheck.ContainsAll(t, "trimmed file", got, tt.keep...)
 			for _, s := range tt.drop {
 				if strings.Contains(got, s) {
 					t.Errorf("trimmed file still has %q:\n%s", s, got)

@@ -3,6 +3,8 @@ package installer
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 const (
@@ -37,14 +39,11 @@ func TestApply(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, uid, _, err := Apply(files, tc.a, "H", 20000)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
 			}
-			if err != nil || uid != tc.uid {
-				t.Fatalf("Apply = uid %d, %v", uid, err)
+			if uid != tc.uid {
+				t.Fatalf("Apply = uid %d, want %d", uid, tc.uid)
 			}
 			for _, c := range []struct{ file, line string }{{got.Passwd, tc.passwdLn}, {got.Shadow, tc.shadowLn}, {got.Group, tc.groupLn}} {
 				if !strings.Contains("\n"+c.file, "\n"+c.line+"\n") {

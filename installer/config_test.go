@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestParseCmdline(t *testing.T) {
@@ -34,14 +36,11 @@ func TestParseCmdline(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseCmdline(tc.line)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
 			}
-			if err != nil || !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("ParseCmdline = %+v, %v; want %+v", got, err, tc.want)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("ParseCmdline = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
@@ -70,14 +69,11 @@ func TestCheckKickstart(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := CheckKickstart([]byte(tc.ks))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
 			}
-			if err != nil || !reflect.DeepEqual(p.Accounts, tc.want) {
-				t.Fatalf("CheckKickstart = %+v, %v; want %+v", p, err, tc.want)
+			if !reflect.DeepEqual(p.Accounts, tc.want) {
+				t.Fatalf("CheckKickstart = %+v, want %+v", p, tc.want)
 			}
 		})
 	}
@@ -131,14 +127,11 @@ func TestCheckUserData(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := CheckUserData([]byte(tc.ud))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
 			}
-			if err != nil || len(p.Accounts) != 1 || p.Accounts[0] != tc.want {
-				t.Fatalf("CheckUserData = %+v, %v; want %+v", p, err, tc.want)
+			if len(p.Accounts) != 1 || p.Accounts[0] != tc.want {
+				t.Fatalf("CheckUserData = %+v, want %+v", p, tc.want)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestFromMetadata(t *testing.T) {
@@ -166,15 +168,7 @@ func TestValidate(t *testing.T) {
 			r.Artifacts = append([]ArtifactSize(nil), ok.Artifacts...)
 			r.ScanCounts = map[string]int{"HIGH": 1}
 			tc.modify(&r)
-			err := Validate(r)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.want != "" && err == nil:
-				t.Fatalf("want an error containing %q", tc.want)
-			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
-				t.Fatalf("error %q does not contain %q", err, tc.want)
-			}
+			testcheck.Err(t, Validate(r), tc.want)
 		})
 	}
 }
@@ -186,11 +180,7 @@ func TestRecordJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"schemaVersion":1`, `"os":"debian-12"`, `"startedAt":"2024-11-04T02:00:00Z"`, `"outcome":"failure"`, `"failedStage":"packer"`, `"isoCacheHit":false`, `"stages":[{"name":"fetch","seconds":10,"outcome":"success"}`} {
-		if !strings.Contains(string(data), key) {
-			t.Errorf("JSON lacks %s: %s", key, data)
-		}
-	}
+	testcheck.ContainsAll(t, "JSON", string(data), `"schemaVersion":1`, `"os":"debian-12"`, `"startedAt":"2024-11-04T02:00:00Z"`, `"outcome":"failure"`, `"failedStage":"packer"`, `"isoCacheHit":false`, `"stages":[{"name":"fetch","seconds":10,"outcome":"success"}`)
 	back, err := decodeRecord(data)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/scripts/guest"
 )
 
@@ -152,19 +153,15 @@ func TestRenderPacker(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := string(hcl)
-			for _, want := range []string{
+			testcheck.ContainsAll(t, "rendered template", s,
 				"accelerator      = var.accelerator",
 				"headless         = var.headless",
-				`vm_name          = "` + d.ID + `.qcow2"`,
-				`"CST_OS_ID=` + d.ID + `"`,
+				`vm_name          = "`+d.ID+`.qcow2"`,
+				`"CST_OS_ID=`+d.ID+`"`,
 				`"${var.scripts_dir}/cloudstack.sh",`,
 				`"${var.scripts_dir}/cleanup.sh",`,
-				`ssh_username     = "` + d.SSHUsername + `"`,
-			} {
-				if !strings.Contains(s, want) {
-					t.Errorf("rendered template lacks %q", want)
-				}
-			}
+				`ssh_username     = "`+d.SSHUsername+`"`,
+			)
 			if strings.Index(s, "cloudstack.sh") > strings.Index(s, "cleanup.sh") {
 				t.Error("cleanup.sh must run after cloudstack.sh")
 			}

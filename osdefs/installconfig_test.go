@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 )
@@ -24,11 +25,17 @@ func ubuntuUserData(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return httpFile(t, d, "user-data")
+}
+
+// httpFile reads one of the install files d's installer fetches over HTTP, as the build serves it.
+func httpFile(t *testing.T, d Definition, name string) []byte {
+	t.Helper()
 	fsys, err := HTTPFiles(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := fs.ReadFile(fsys, "user-data")
+	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +161,7 @@ func TestUbuntuAutoinstallContent(t *testing.T) {
 		}
 	}
 	late := strings.Join(a.LateCommands, "\n")
-	for _, want := range []string{"NOPASSWD", "console=ttyS0", "update-grub", "MODULES=most", "update-initramfs"} {
-		if !strings.Contains(late, want) {
-			t.Errorf("late-commands lack %q", want)
-		}
-	}
+	testcheck.ContainsAll(t, "late-commands", late, "NOPASSWD", "console=ttyS0", "update-grub", "MODULES=most", "update-initramfs")
 }
 
 func contains(list []string, s string) bool {
@@ -215,15 +218,7 @@ func TestKickstarts(t *testing.T) {
 	for _, id := range []string{"almalinux-9", "rocky-9", "centos-stream-9", "fedora-41"} {
 		t.Run(id, func(t *testing.T) {
 			d, _ := Lookup(id)
-			fsys, err := HTTPFiles(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, err := fs.ReadFile(fsys, "ks.cfg")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ks, err := parseKickstart(raw)
+			ks, err := parseKickstart(httpFile(t, d, "ks.cfg"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,8 @@ package osdefs
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestSelect(t *testing.T) {
@@ -83,11 +85,7 @@ func TestCIMatrix(t *testing.T) {
 				if err == nil {
 					t.Fatalf("CIMatrix(%q) = %v, want an error", tc.filter, ids)
 				}
-				for _, w := range tc.err {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("CIMatrix(%q) error %q lacks %q", tc.filter, err, w)
-					}
-				}
+				testcheck.ContainsAll(t, "CIMatrix error", err.Error(), tc.err...)
 				if ids != nil || full {
 					t.Errorf("CIMatrix(%q) failed but returned %v, full %t", tc.filter, ids, full)
 				}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/checksum"
 	"github.com/cloudstack-templates/cloudstack-templates/checksum/checksumtest"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // The vendors' published fingerprints of the embedded keys:
@@ -295,14 +296,8 @@ func TestSignedChecksumsCrafted(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			text, err := verifyClearsigned([]byte(tc.data), ring, "test-vendor")
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-				}
+			if testcheck.Err(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("verify: %v", err)
 			}
 			got, err := checksum.Lookup(text, "sha256", "a.iso")
 			if err != nil || got != good {
@@ -354,15 +349,23 @@ func TestSignedChecksumsBySigning(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := SignedChecksums(tc.src, tc.data, tc.sig)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
-					t.Fatalf("SignedChecksums = %q, %v; want no bytes and an error containing %q", got, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || !bytes.Equal(got, tc.data) {
-				t.Fatalf("SignedChecksums = %q, %v", got, err)
-			}
+			CheckSignedBytes(t, got, err, tc.data, tc.wantErr)
 		})
+	}
+}
+
+// CheckSignedBytes holds a SignedChecksums result to its promise: with wantErr set, that error and
+// no bytes at all, so no caller can read text that did not verify; otherwise exactly the file.
+// It is exported for the external tests of the Sigstore path (sigstore_test.go).
+func CheckSignedBytes(t *testing.T, got []byte, err error, data []byte, wantErr string) {
+	t.Helper()
+	if testcheck.Err(t, err, wantErr) {
+		if got != nil {
+			t.Fatalf("failed but returned %q; want no bytes", got)
+		}
+		return
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("returned %q, want the file %q", got, data)
 	}
 }

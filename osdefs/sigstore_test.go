@@ -1,7 +1,6 @@
 package osdefs_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -30,15 +29,7 @@ func TestSignedChecksumsSigstore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := osdefs.SignedChecksumsWith(src, tt.data, tt.bundle, sigstoreverify.Verify)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || got != nil {
-					t.Fatalf("SignedChecksumsWith = %q, %v; want no bytes and an error containing %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !bytes.Equal(got, tt.data) {
-				t.Fatalf("SignedChecksumsWith = %q, %v", got, err)
-			}
+			osdefs.CheckSignedBytes(t, got, err, tt.data, tt.wantErr)
 		})
 	}
 }

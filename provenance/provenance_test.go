@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func sum(c byte) string { return strings.Repeat(string(c), 64) }
@@ -80,11 +82,7 @@ func TestVerify(t *testing.T) {
 			if err == nil {
 				t.Fatal("verified")
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
+			testcheck.ContainsAll(t, "error", err.Error(), tt.want...)
 		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/cloudstack-templates/cloudstack-templates/fetch"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify"
 	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify/sigstoretest"
@@ -51,30 +52,25 @@ func TestLookup(t *testing.T) {
 		{"packer", "1.9.4", "http://mirror.example/?sig=1", Release{}, "without credentials, query or fragment"},
 	}
 	for _, tt := range tests {
-		r, err := Lookup(tt.tool, tt.version, tt.base)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("Lookup(%s, %s, %s) err = %v, want %q", tt.tool, tt.version, tt.base, err, tt.wantErr)
+		t.Run(tt.tool+" "+tt.version+" "+tt.base, func(t *testing.T) {
+			r, err := Lookup(tt.tool, tt.version, tt.base)
+			if testcheck.Err(t, err, tt.wantErr) {
+				if strings.Contains(err.Error(), "pw") {
+					t.Errorf("error repeats the credentials: %v", err)
+				}
+				return
 			}
-			if err != nil && strings.Contains(err.Error(), "pw") {
-				t.Errorf("error repeats the credentials: %v", err)
+			if tt.want.Tool == "" {
+				return
 			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("Lookup(%s, %s, %s): %v", tt.tool, tt.version, tt.base, err)
-			continue
-		}
-		if tt.want.Tool == "" {
-			continue
-		}
-		got := Release{Tool: r.Tool, Version: r.Version, Binary: r.Binary, Source: r.Source}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Lookup(%s, %s, %s) =\n  %+v\nwant\n  %+v", tt.tool, tt.version, tt.base, got, tt.want)
-		}
-		if r.ID() != tt.tool+"-"+tt.version {
-			t.Errorf("ID %s", r.ID())
-		}
+			got := Release{Tool: r.Tool, Version: r.Version, Binary: r.Binary, Source: r.Source}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Lookup(%s, %s, %s) =\n  %+v\nwant\n  %+v", tt.tool, tt.version, tt.base, got, tt.want)
+			}
+			if r.ID() != tt.tool+"-"+tt.version {
+				t.Errorf("ID %s", r.ID())
+			}
+		})
 	}
 }
 
@@ -188,17 +184,11 @@ func TestExtract(t *testing.T) {
 			os.Mkdir(out, 0o755)
 			dst := filepath.Join(out, tt.r.Binary)
 			err := tt.r.Extract(archive, dst)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if testcheck.Err(t, err, tt.wantErr) {
 				if left, _ := os.ReadDir(out); len(left) > 0 {
 					t.Fatalf("a failed extract left %v", left)
 				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if left, _ := os.ReadDir(out); len(left) != 1 {
 				t.Fatalf("extract wrote %v, want the binary only", left)
@@ -316,20 +306,14 @@ func TestReleaseFromMirror(t *testing.T) {
 			dir := t.TempDir()
 			dst := filepath.Join(dir, "packer")
 			_, err = Install(context.Background(), &fetch.Client{Attempts: 1}, r, filepath.Join(dir, "cache"), dst)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if b, _ := os.ReadFile(dst); !strings.Contains(string(b), "Packer v1.9.4") {
-					t.Fatalf("installed binary %q", b)
+			if testcheck.Err(t, err, tt.wantErr) {
+				if _, statErr := os.Stat(dst); !os.IsNotExist(statErr) {
+					t.Fatalf("a failed install left %s", dst)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v, want %q", err, tt.wantErr)
-			}
-			if _, statErr := os.Stat(dst); !os.IsNotExist(statErr) {
-				t.Fatalf("a failed install left %s", dst)
+			if b, _ := os.ReadFile(dst); !strings.Contains(string(b), "Packer v1.9.4") {
+				t.Fatalf("installed binary %q", b)
 			}
 		})
 	}
@@ -407,26 +391,20 @@ func TestTrivyReleaseFromMirror(t *testing.T) {
 			os.Mkdir(out, 0o755)
 			dst := filepath.Join(out, "trivy")
 			p, err := Install(context.Background(), c, r, filepath.Join(dir, "cache"), dst)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if b, _ := os.ReadFile(dst); !strings.Contains(string(b), "Version: 0.68.2") {
-					t.Fatalf("installed binary %q", b)
-				}
-				if left, _ := os.ReadDir(out); len(left) != 1 {
-					t.Fatalf("install wrote %v, want the binary only", left)
-				}
-				if p.Verified != "signature" || p.FileName != "trivy_0.68.2_Linux-64bit.tar.gz" || !strings.HasSuffix(p.SignatureURL, "trivy_0.68.2_checksums.txt.sigstore.json") {
-					t.Fatalf("plan %+v", p)
+			if testcheck.Err(t, err, tt.wantErr) {
+				if left, _ := os.ReadDir(out); len(left) > 0 {
+					t.Fatalf("a failed install left %v", left)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v\nwant it to contain %q", err, tt.wantErr)
+			if b, _ := os.ReadFile(dst); !strings.Contains(string(b), "Version: 0.68.2") {
+				t.Fatalf("installed binary %q", b)
 			}
-			if left, _ := os.ReadDir(out); len(left) > 0 {
-				t.Fatalf("a failed install left %v", left)
+			if left, _ := os.ReadDir(out); len(left) != 1 {
+				t.Fatalf("install wrote %v, want the binary only", left)
+			}
+			if p.Verified != "signature" || p.FileName != "trivy_0.68.2_Linux-64bit.tar.gz" || !strings.HasSuffix(p.SignatureURL, "trivy_0.68.2_checksums.txt.sigstore.json") {
+				t.Fatalf("plan %+v", p)
 			}
 		})
 	}

@@ -4,13 +4,30 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func testInstance() Instance {
 	return Instance{UUID: "8d4c5f0e-0000-4000-8000-000000000001", Hostname: "cst-test", PublicKey: "ssh-ed25519 AAAA cst",
 		Password: "s3cret", UserData: []byte("#cloud-config\n"), IPv4: "10.0.2.15"}
+}
+
+// startVR starts a virtual router for inst and serves one of its handlers (service, such as
+// (*VirtualRouter).PasswordServer) until the test ends; it returns the router as well, so a test
+// can reset the password or read the password log.
+func startVR(t *testing.T, inst Instance, service func(*VirtualRouter) http.Handler) (*VirtualRouter, *httptest.Server) {
+	t.Helper()
+	vr, err := NewVirtualRouter(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(service(vr))
+	t.Cleanup(srv.Close)
+	return vr, srv
 }
 
 func domU(t *testing.T, srv *httptest.Server, request string) (int, string) {
@@ -31,12 +48,7 @@ func domU(t *testing.T, srv *httptest.Server, request string) (int, string) {
 // The password server answers as passwd_server_ip.py, step by step: the password until the guest
 // acknowledges it, then "saved_password"; a reset makes a new one wait.
 func TestPasswordServerProtocol(t *testing.T) {
-	vr, err := NewVirtualRouter(testInstance())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vr.PasswordServer())
-	defer srv.Close()
+	vr, srv := startVR(t, testInstance(), (*VirtualRouter).PasswordServer)
 	steps := []struct {
 		request    string
 		reset      string
@@ -73,12 +85,7 @@ func TestPasswordServerProtocol(t *testing.T) {
 func TestPasswordServerNothingWaiting(t *testing.T) {
 	inst := testInstance()
 	inst.Password = ""
-	vr, err := NewVirtualRouter(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vr.PasswordServer())
-	defer srv.Close()
+	vr, srv := startVR(t, inst, (*VirtualRouter).PasswordServer)
 	if _, body := domU(t, srv, RequestPassword); body != SavedPassword {
 		t.Fatalf("no password waiting: %q", body)
 	}
@@ -93,12 +100,7 @@ func TestPasswordServerNothingWaiting(t *testing.T) {
 }
 
 func TestMetadataService(t *testing.T) {
-	vr, err := NewVirtualRouter(testInstance())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(vr.Metadata())
-	defer srv.Close()
+	_, srv := startVR(t, testInstance(), (*VirtualRouter).Metadata)
 	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
@@ -132,11 +134,7 @@ func TestMetadataService(t *testing.T) {
 	names := strings.Fields(listing)
 	for _, want := range []string{"service-offering", "availability-zone", "local-ipv4", "local-hostname", "public-ipv4",
 		"public-hostname", "instance-id", "vm-id", "public-keys", "cloud-identifier", "hypervisor-host-name"} {
-		found := false
-		for _, n := range names {
-			found = found || n == want
-		}
-		if !found {
+		if !slices.Contains(names, want) {
 			t.Errorf("listing lacks %s:\n%s", want, listing)
 		}
 	}
@@ -160,10 +158,7 @@ func TestInstanceCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inst := testInstance()
 			tt.edit(&inst)
-			err := inst.Check()
-			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
+			testcheck.Err(t, inst.Check(), tt.want)
 		})
 	}
 }

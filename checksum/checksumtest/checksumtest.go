@@ -4,14 +4,23 @@ package checksumtest
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
+	"hash"
 )
 
-// Synth256 makes an obviously synthetic digest (the hash of a label) for line-shape tests, so no
-// test presents an invented value as a vendor's real digest.
-func Synth256(label string) string {
-	s := sha256.Sum256([]byte(label))
-	return hex.EncodeToString(s[:])
+// Synth256 makes an obviously synthetic SHA-256 digest (the hash of a label) for line-shape tests,
+// so no test presents an invented value as a vendor's real digest.
+func Synth256(label string) string { return synth(sha256.New, label) }
+
+// Synth512 is Synth256's SHA-512 twin, for the tests of 128-character digests.
+func Synth512(label string) string { return synth(sha512.New, label) }
+
+// synth hex-encodes the digest of label under the hash newHash makes.
+func synth(newHash func() hash.Hash, label string) string {
+	h := newHash()
+	h.Write([]byte(label))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Real digests, as the vendors' checksum files list them (the osdefs definitions pin them), and the

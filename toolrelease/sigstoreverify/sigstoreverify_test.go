@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 	"github.com/cloudstack-templates/cloudstack-templates/toolrelease/sigstoreverify/sigstoretest"
 )
@@ -118,16 +119,7 @@ func TestVerify(t *testing.T) {
 			if tt.src != nil {
 				s = tt.src(s)
 			}
-			err := Verify(s, tt.artifact, tt.bundle)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v\nwant it to contain %q", err, tt.wantErr)
-			}
+			testcheck.Err(t, Verify(s, tt.artifact, tt.bundle), tt.wantErr)
 		})
 	}
 }

@@ -1,0 +1,41 @@
+// Package testcheck holds the assertions that the table-driven unit tests of this module share,
+// so that each test states what a case wants and the wording of a failure is the same everywhere.
+package testcheck
+
+import (
+	"strings"
+	"testing"
+)
+
+// Err checks a call's error against a table case's wanted error text, so a case that wants an
+// error and a case that wants none read as one line in the test body.
+//
+// With want set, the call must fail with an error whose text contains want; the case has nothing
+// more to check of the call's result, so Err returns true and the caller returns (or continues).
+// With want empty, any error is fatal, because the rest of the case reads the call's result;
+// Err returns false.
+func Err(t testing.TB, err error, want string) (ended bool) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v, want one containing %q", err, want)
+	}
+	return true
+}
+
+// ContainsAll reports each of wants that out lacks, every one in its own error, so a single run
+// names all the missing pieces of a rendered text instead of stopping at the first. what names the
+// text (for example "summary") and out is printed in full to show what was there instead.
+func ContainsAll(t testing.TB, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package testcheck
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// recorder stands in for a test: it keeps what an assertion reports instead of failing the real
+// test, so each case can check which failures the assertion raised.
+type recorder struct {
+	testing.TB
+	helper bool
+	calls  []string // "Errorf: <message>" or "Fatalf: <message>"
+}
+
+func (r *recorder) Helper() { r.helper = true }
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.calls = append(r.calls, "Errorf: "+fmt.Sprintf(format, args...))
+}
+
+// Fatalf ends the goroutine as testing.T's does, so code after a fatal check never runs.
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.calls = append(r.calls, "Fatalf: "+fmt.Sprintf(format, args...))
+	runtime.Goexit()
+}
+
+// record runs check against a fresh recorder on its own goroutine (Fatalf may end it) and reports
+// whether check ran to its end.
+func record(check func(testing.TB)) (r *recorder, finished bool) {
+	r = &recorder{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(r)
+		finished = true
+	}()
+	<-done
+	return r, finished
+}
+
+func TestErr(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      string
+		wantCalls []string
+		wantEnded bool
+	}{
+		{"no error wanted, none", nil, "", nil, false},
+		{"no error wanted, one came", errors.New("disk on fire"), "", []string{"Fatalf: unexpected error: disk on fire"}, false},
+		{"error wanted, none came", nil, "on fire", []string{`Fatalf: error = <nil>, want one containing "on fire"`}, false},
+		{"error wanted, another came", errors.New("disk full"), "on fire", []string{`Fatalf: error = disk full, want one containing "on fire"`}, false},
+		{"error wanted and came", errors.New("disk on fire"), "on fire", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ended bool
+			r, finished := record(func(tb testing.TB) { ended = Err(tb, tc.err, tc.want) })
+			if !r.helper {
+				t.Error("Err did not call t.Helper, so failures point into testcheck")
+			}
+			if !slices.Equal(r.calls, tc.wantCalls) {
+				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
+			}
+			if fatal := len(tc.wantCalls) > 0; finished == fatal {
+				t.Errorf("Err returned = %v, want %v (a Fatalf must stop the case)", finished, !fatal)
+			}
+			if ended != tc.wantEnded {
+				t.Errorf("ended = %v, want %v", ended, tc.wantEnded)
+			}
+		})
+	}
+}
+
+func TestContainsAll(t *testing.T) {
+	const out = "alpha beta"
+	tests := []struct {
+		name      string
+		wants     []string
+		wantCalls []string
+	}{
+		{"nothing wanted", nil, nil},
+		{"all there", []string{"alpha", "beta", "a b"}, nil},
+		{"one missing", []string{"alpha", "gamma"}, []string{"Errorf: summary lacks \"gamma\":\nalpha beta"}},
+		{"each missing one reported", []string{"gamma", "beta", "delta"},
+			[]string{"Errorf: summary lacks \"gamma\":\nalpha beta", "Errorf: summary lacks \"delta\":\nalpha beta"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, finished := record(func(tb testing.TB) { ContainsAll(tb, "summary", out, tc.wants...) })
+			if !r.helper {
+				t.Error("ContainsAll did not call t.Helper, so failures point into testcheck")
+			}
+			if !finished {
+				t.Error("ContainsAll stopped the test; it must report every missing piece")
+			}
+			if !slices.Equal(r.calls, tc.wantCalls) {
+				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
+			}
+		})
+	}
+}
