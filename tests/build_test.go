@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudstack-templates/cloudstack-templates/artifacts"
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
@@ -161,12 +162,8 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 
 	t.Run("validation passed", func(t *testing.T) {
 		raw, _ := os.ReadFile(filepath.Join(out, "validation.txt"))
-		for _, want := range []string{"PASS  qemu-img check", "PASS  CloudStack datasource configured", "PASS  no SSH host keys",
-			"PASS  machine-id empty", "PASS  provisioner ran (release mark)"} {
-			if !strings.Contains(string(raw), want) {
-				t.Errorf("validation.txt lacks %q:\n%s", want, raw)
-			}
-		}
+		testcheck.ContainsAll(t, "validation.txt", string(raw), "PASS  qemu-img check", "PASS  CloudStack datasource configured",
+			"PASS  no SSH host keys", "PASS  machine-id empty", "PASS  provisioner ran (release mark)")
 		checkZoneMatrix(t, string(raw))
 		// Registration claims what the boot test proved.
 		for _, rt := range md.CloudStack {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // `dagger functions` is the CLI help: every function is listed with its doc comment.
@@ -27,18 +29,12 @@ func TestModuleFunctionsHaveHelp(t *testing.T) {
 		}
 	}
 	help := daggerCall(t, 5*time.Minute, "build", "--help").mustSucceed(t)
-	for _, want := range []string{"--os string", "--formats string", "--fail-on CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN,NONE", "--skip-zone-cases strings"} {
-		if !strings.Contains(help, want) {
-			t.Errorf("build --help lacks %q:\n%s", want, help)
-		}
-	}
+	testcheck.ContainsAll(t, "build --help", help,
+		"--os string", "--formats string", "--fail-on CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN,NONE", "--skip-zone-cases strings")
 	// What every build shares is the module's, listed once by the call's own help.
 	modHelp := daggerCall(t, 5*time.Minute, "--help").mustSucceed(t)
-	for _, want := range []string{"--accel AUTO,KVM,TCG", "--packer-version string", "--mirror-service Service", "--trivy-db Directory", "--source-commit string"} {
-		if !strings.Contains(modHelp, want) {
-			t.Errorf("dagger call --help lacks %q:\n%s", want, modHelp)
-		}
-	}
+	testcheck.ContainsAll(t, "dagger call --help", modHelp,
+		"--accel AUTO,KVM,TCG", "--packer-version string", "--mirror-service Service", "--trivy-db Directory", "--source-commit string")
 }
 
 // list --format json is what CI matrices are computed from.
