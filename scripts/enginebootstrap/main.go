@@ -63,10 +63,17 @@ func debianSlim(c *dagger.Client, rootfs string) *dagger.Container {
 		WithDefaultArgs([]string{"bash"})
 }
 
+// imageFlags are the flags of the two commands that build images: both start from the debootstrap
+// root filesystem and add a Go tree to it.
+func imageFlags(command, gorootUse string) (fs *flag.FlagSet, rootfs, goroot *string) {
+	fs = flag.NewFlagSet(command, flag.ExitOnError)
+	rootfs = fs.String("rootfs", "", "debootstrap bookworm minbase root filesystem")
+	goroot = fs.String("goroot", "", gorootUse+" (GOROOT)")
+	return fs, rootfs, goroot
+}
+
 func seed(args []string) error {
-	fs := flag.NewFlagSet("seed", flag.ExitOnError)
-	rootfs := fs.String("rootfs", "", "debootstrap bookworm minbase root filesystem")
-	goroot := fs.String("goroot", "", "official Go release tree (GOROOT)")
+	fs, rootfs, goroot := imageFlags("seed", "official Go release tree")
 	goVersion := fs.String("go-version", "", "Go release version, e.g. 1.25.4")
 	registry := fs.String("registry", "127.0.0.1:5000", "registry mirror address")
 	_ = fs.Parse(args)
@@ -99,9 +106,7 @@ func seed(args []string) error {
 }
 
 func goSDK(args []string) error {
-	fs := flag.NewFlagSet("gosdk", flag.ExitOnError)
-	rootfs := fs.String("rootfs", "", "debootstrap bookworm minbase root filesystem")
-	goroot := fs.String("goroot", "", "Go toolchain for module builds (GOROOT)")
+	fs, rootfs, goroot := imageFlags("gosdk", "Go toolchain for module builds")
 	codegen := fs.String("codegen", "", "the dagger codegen binary built with the engine")
 	sdkSrc := fs.String("sdk-src", "", "dagger.io/dagger source, to pre-warm the Go caches")
 	out := fs.String("out", "", "OCI tarball to write")
