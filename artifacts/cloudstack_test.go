@@ -82,7 +82,7 @@ func TestNewRegisterTemplateRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewRegisterTemplate(tc.def, tc.format, tc.artifact, tc.sha512, provenAll)
-			testcheck.Err(t, err, tc.want)
+			testcheck.Refused(t, err, tc.want)
 		})
 	}
 }

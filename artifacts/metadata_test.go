@@ -139,7 +139,7 @@ func TestValidateMetadataRejects(t *testing.T) {
 			}
 			tc.mutate(doc)
 			data, _ := json.Marshal(doc)
-			testcheck.Err(t, ValidateMetadata(data), tc.want)
+			testcheck.Refused(t, ValidateMetadata(data), tc.want)
 			if _, err := DecodeMetadata(data); err == nil {
 				t.Fatal("DecodeMetadata accepted what ValidateMetadata rejects")
 			}
@@ -188,7 +188,7 @@ func TestCheckArtifactsMismatches(t *testing.T) {
 				t.Fatalf("intact build fails: %v", err)
 			}
 			tc.break_(&m, dir)
-			testcheck.Err(t, CheckArtifacts(m, dir), tc.want)
+			testcheck.Refused(t, CheckArtifacts(m, dir), tc.want)
 		})
 	}
 }

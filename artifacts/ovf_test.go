@@ -191,7 +191,7 @@ func TestOVFDescriptorRejectsBadParams(t *testing.T) {
 			p := sampleOVFParams()
 			tc.mutate(&p)
 			_, err := OVFDescriptor(p)
-			testcheck.Err(t, err, tc.want)
+			testcheck.Refused(t, err, tc.want)
 		})
 	}
 }

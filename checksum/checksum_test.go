@@ -269,7 +269,7 @@ func TestParseStrictRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseStrict(tc.text)
-			testcheck.Err(t, err, tc.errPart)
+			testcheck.Refused(t, err, tc.errPart)
 		})
 	}
 }

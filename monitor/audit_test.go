@@ -108,7 +108,7 @@ func TestAuditAppendAndVerify(t *testing.T) {
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := VerifyAudit(bytes.NewReader(tc.log()))
-			testcheck.Err(t, err, tc.want)
+			testcheck.Refused(t, err, tc.want)
 		})
 	}
 	// Truncation at the end cannot be seen from the log alone; the chain still holds.
@@ -134,7 +134,7 @@ func TestAuditLineRefusesBadEntries(t *testing.T) {
 			e := auditEntry("testbed", OutcomeSuccess)
 			tc.edit(&e)
 			_, err := AuditLine(e)
-			testcheck.Err(t, err, tc.want)
+			testcheck.Refused(t, err, tc.want)
 		})
 	}
 }

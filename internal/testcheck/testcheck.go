@@ -28,6 +28,19 @@ func Err(t testing.TB, err error, want string) (ended bool) {
 	return true
 }
 
+// Refused checks a case of a table whose every case must fail: err must contain want. Unlike Err,
+// an empty want is not "no error wanted" but a mistake in the table, so a refusal case can never
+// pass on a call that succeeded.
+func Refused(t testing.TB, err error, want string) {
+	t.Helper()
+	if want == "" {
+		t.Fatalf("refusal case names no error text; got error %v", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v, want one containing %q", err, want)
+	}
+}
+
 // ContainsAll reports each of wants that out lacks, every one in its own error, so a single run
 // names all the missing pieces of a rendered text instead of stopping at the first. what names the
 // text (for example "summary") and out is printed in full to show what was there instead.

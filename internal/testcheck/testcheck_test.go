@@ -76,6 +76,34 @@ func TestErr(t *testing.T) {
 	}
 }
 
+func TestRefused(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      string
+		wantCalls []string
+	}{
+		{"refused as wanted", errors.New("disk on fire"), "on fire", nil},
+		{"not refused", nil, "on fire", []string{`Fatalf: error = <nil>, want one containing "on fire"`}},
+		{"refused for another reason", errors.New("disk full"), "on fire", []string{`Fatalf: error = disk full, want one containing "on fire"`}},
+		{"a case that names no error cannot pass on success", nil, "", []string{"Fatalf: refusal case names no error text; got error <nil>"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, finished := record(func(tb testing.TB) { Refused(tb, tc.err, tc.want) })
+			if !r.helper {
+				t.Error("Refused did not call t.Helper, so failures point into testcheck")
+			}
+			if !slices.Equal(r.calls, tc.wantCalls) {
+				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
+			}
+			if fatal := len(tc.wantCalls) > 0; finished == fatal {
+				t.Errorf("Refused returned = %v, want %v (a Fatalf must stop the case)", finished, !fatal)
+			}
+		})
+	}
+}
+
 func TestContainsAll(t *testing.T) {
 	const out = "alpha beta"
 	tests := []struct {
