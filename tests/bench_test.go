@@ -471,12 +471,8 @@ func metadataStages(t *testing.T, dir string) ([]stats.Stage, time.Time) {
 }
 
 func allocatedBytes(t *testing.T, path string) int64 {
-	out, err := exec.Command("du", "-B1", path).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int64
-	fmt.Sscanf(string(out), "%d", &n)
+	fmt.Sscanf(hostRun(t, "du", "-B1", path), "%d", &n)
 	return n
 }
 
