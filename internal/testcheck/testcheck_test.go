@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +43,22 @@ func record(check func(testing.TB)) (r *recorder, finished bool) {
 	return r, finished
 }
 
+// expect checks what an assertion named fn reported to r: that it marked itself a helper, the
+// calls it made, and that it stopped the case exactly when it called Fatalf.
+func expect(t *testing.T, fn string, r *recorder, finished bool, wantCalls []string) {
+	t.Helper()
+	if !r.helper {
+		t.Errorf("%s did not call t.Helper, so failures point into testcheck", fn)
+	}
+	if !slices.Equal(r.calls, wantCalls) {
+		t.Errorf("calls = %q, want %q", r.calls, wantCalls)
+	}
+	fatal := slices.ContainsFunc(wantCalls, func(c string) bool { return strings.HasPrefix(c, "Fatalf: ") })
+	if finished == fatal {
+		t.Errorf("%s ran to its end = %v, want %v (a Fatalf must stop the case, an Errorf must not)", fn, finished, !fatal)
+	}
+}
+
 func TestErr(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -60,15 +77,7 @@ func TestErr(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ended bool
 			r, finished := record(func(tb testing.TB) { ended = Err(tb, tc.err, tc.want) })
-			if !r.helper {
-				t.Error("Err did not call t.Helper, so failures point into testcheck")
-			}
-			if !slices.Equal(r.calls, tc.wantCalls) {
-				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
-			}
-			if fatal := len(tc.wantCalls) > 0; finished == fatal {
-				t.Errorf("Err returned = %v, want %v (a Fatalf must stop the case)", finished, !fatal)
-			}
+			expect(t, "Err", r, finished, tc.wantCalls)
 			if ended != tc.wantEnded {
 				t.Errorf("ended = %v, want %v", ended, tc.wantEnded)
 			}
@@ -91,15 +100,7 @@ func TestRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, finished := record(func(tb testing.TB) { Refused(tb, tc.err, tc.want) })
-			if !r.helper {
-				t.Error("Refused did not call t.Helper, so failures point into testcheck")
-			}
-			if !slices.Equal(r.calls, tc.wantCalls) {
-				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
-			}
-			if fatal := len(tc.wantCalls) > 0; finished == fatal {
-				t.Errorf("Refused returned = %v, want %v (a Fatalf must stop the case)", finished, !fatal)
-			}
+			expect(t, "Refused", r, finished, tc.wantCalls)
 		})
 	}
 }
@@ -120,15 +121,7 @@ func TestContainsAll(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, finished := record(func(tb testing.TB) { ContainsAll(tb, "summary", out, tc.wants...) })
-			if !r.helper {
-				t.Error("ContainsAll did not call t.Helper, so failures point into testcheck")
-			}
-			if !finished {
-				t.Error("ContainsAll stopped the test; it must report every missing piece")
-			}
-			if !slices.Equal(r.calls, tc.wantCalls) {
-				t.Errorf("calls = %q, want %q", r.calls, tc.wantCalls)
-			}
+			expect(t, "ContainsAll", r, finished, tc.wantCalls)
 		})
 	}
 }
