@@ -34,6 +34,10 @@ const (
 	sshForward   = "127.0.0.1:2222"
 )
 
+// ChecksFailed is cst-zone's exit status when it ran every case and printed the checks, and a check
+// failed; any other non-zero status means the boot test could not run.
+const ChecksFailed = 3
+
 // Runner boots an image as CloudStack instances and judges what the guest made of each.
 type Runner struct {
 	// Image is the qcow2 template; it is only read (each instance boots an overlay of its own).

@@ -5,8 +5,10 @@
 //
 //	cst-zone --image IMG.qcow2 --accel kvm|tcg [--timeout 10m] [--skip case,...]
 //
-// Progress goes to stderr; a failed check is not an error of the command (the pipeline judges the
-// checks), a case that cannot be run at all is.
+// Progress goes to stderr. A case that cannot be run at all is an error (exit 1). When a check
+// fails, the checks are printed all the same and the command exits with ChecksFailed: the engine
+// keeps no result of a failed exec, so a boot that failed for a passing reason (a host too loaded
+// to finish a poweroff) is run again by the next build instead of being served from the cache.
 package main
 
 import (
@@ -33,26 +35,31 @@ func main() {
 	work := flag.String("work", "", "working directory (default: a new temporary one)")
 	flag.Parse()
 	logger := log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, Prefix: "cst-zone"})
-	if err := run(logger, *image, *accel, *timeout, *skip, *work); err != nil {
+	passed, err := run(logger, *image, *accel, *timeout, *skip, *work)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if !passed {
+		os.Exit(zone.ChecksFailed)
+	}
 }
 
-func run(logger *log.Logger, image, accel string, timeout time.Duration, skip, work string) error {
+// run boots the cases, prints their checks and reports whether every check passed.
+func run(logger *log.Logger, image, accel string, timeout time.Duration, skip, work string) (bool, error) {
 	if image == "" {
-		return fmt.Errorf("--image is required")
+		return false, fmt.Errorf("--image is required")
 	}
 	if accel != "kvm" && accel != "tcg" {
-		return fmt.Errorf("--accel %q: use kvm or tcg", accel)
+		return false, fmt.Errorf("--accel %q: use kvm or tcg", accel)
 	}
 	cases, err := zone.Select(strings.Split(skip, ","))
 	if err != nil {
-		return err
+		return false, err
 	}
 	if work == "" {
 		if work, err = os.MkdirTemp("", "cst-zone-"); err != nil {
-			return err
+			return false, err
 		}
 		defer os.RemoveAll(work)
 	}
@@ -65,9 +72,17 @@ func run(logger *log.Logger, image, accel string, timeout time.Duration, skip, w
 		}}
 	res, err := r.Run(ctx, cases)
 	if err != nil {
-		return err
+		return false, err
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	if err := enc.Encode(res); err != nil {
+		return false, err
+	}
+	for _, c := range res.Checks {
+		if !c.Passed {
+			return false, nil
+		}
+	}
+	return true, nil
 }
