@@ -9,21 +9,22 @@ import (
 
 func TestParseProbe(t *testing.T) {
 	tests := []struct {
-		in      string
-		want    KVMProbe
-		wantErr bool
+		name, in, wantErr string
+		want              KVMProbe
 	}{
-		{"arch=x86_64\ndevice=yes\nboots=yes\nseconds=0.8\n", KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 0.8}, false},
-		{"arch=x86_64\ndevice=yes\nboots=no\nseconds=20\ndetail=no marker after 20s; console: Probing EDD\n",
-			KVMProbe{Arch: "x86_64", Device: true, Seconds: 20, Detail: "no marker after 20s; console: Probing EDD"}, false},
-		{"noise\narch=aarch64\ndevice=no\nboots=no\n", KVMProbe{Arch: "aarch64"}, false},
-		{"arch=x86_64\n", KVMProbe{}, true},
+		{name: "KVM boots", in: "arch=x86_64\ndevice=yes\nboots=yes\nseconds=0.8\n",
+			want: KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 0.8}},
+		{name: "paravirtual: a device that boots nothing",
+			in:   "arch=x86_64\ndevice=yes\nboots=no\nseconds=20\ndetail=no marker after 20s; console: Probing EDD\n",
+			want: KVMProbe{Arch: "x86_64", Device: true, Seconds: 20, Detail: "no marker after 20s; console: Probing EDD"}},
+		{name: "noise before the keys", in: "noise\narch=aarch64\ndevice=no\nboots=no\n", want: KVMProbe{Arch: "aarch64"}},
+		{name: "keys missing", in: "arch=x86_64\n", wantErr: `lacks "device"`},
 	}
 	for _, tt := range tests {
-		got, err := ParseProbe(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseProbe(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseProbe(tt.in)
+			testcheck.Result(t, "ParseProbe", got, err, tt.want, tt.wantErr)
+		})
 	}
 }
 

@@ -131,12 +131,7 @@ func TestLookup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Lookup([]byte(tc.data), tc.algorithm, tc.file)
-			if testcheck.Err(t, err, tc.wantErr) {
-				return
-			}
-			if got != tc.want {
-				t.Fatalf("digest = %s, want %s", got, tc.want)
-			}
+			testcheck.Result(t, "Lookup", got, err, tc.want, tc.wantErr)
 		})
 	}
 }

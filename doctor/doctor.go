@@ -131,8 +131,8 @@ func DiskNeed(diskSizeBytes, isoBytes int64) int64 {
 }
 
 // ParseSize reads Packer-style sizes ("10G", "1536M", "2048" MiB).
-func ParseSize(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
+func ParseSize(size string) (int64, error) {
+	s := strings.TrimSpace(strings.ToUpper(size))
 	mult := int64(1 << 20)
 	switch {
 	case strings.HasSuffix(s, "G"):
@@ -144,7 +144,7 @@ func ParseSize(s string) (int64, error) {
 	}
 	var n int64
 	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("size %q is not like 10G or 1536M", s)
+		return 0, fmt.Errorf("size %q is not like 10G or 1536M", size)
 	}
 	return n * mult, nil
 }

@@ -61,13 +61,20 @@ func TestParseSize(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    int64
-		wantErr bool
-	}{{"10G", 10 << 30, false}, {"1536M", 1536 << 20, false}, {"2048", 2048 << 20, false}, {"1T", 1 << 40, false}, {"big", 0, true}, {"-1G", 0, true}}
+		wantErr string
+	}{
+		{in: "10G", want: 10 << 30},
+		{in: "1536M", want: 1536 << 20},
+		{in: "2048", want: 2048 << 20}, // a bare number is MiB, as Packer's disk_size reads it
+		{in: "1T", want: 1 << 40},
+		{in: "big", wantErr: `size "big" is not like 10G or 1536M`},
+		{in: "-1G", wantErr: `size "-1G" is not like 10G or 1536M`},
+	}
 	for _, tt := range tests {
-		got, err := ParseSize(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseSize(%q) = %d, %v", tt.in, got, err)
-		}
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseSize(tt.in)
+			testcheck.Result(t, "ParseSize", got, err, tt.want, tt.wantErr)
+		})
 	}
 }
 

@@ -36,12 +36,7 @@ func TestParseCmdline(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseCmdline(tc.line)
-			if testcheck.Err(t, err, tc.wantErr) {
-				return
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("ParseCmdline = %+v, want %+v", got, tc.want)
-			}
+			testcheck.Result(t, "ParseCmdline", got, err, tc.want, tc.wantErr)
 		})
 	}
 }

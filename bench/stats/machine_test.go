@@ -3,30 +3,27 @@ package stats
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 func TestParseLoadavg(t *testing.T) {
 	tests := []struct {
-		in   string
-		want Load
-		bad  bool
+		want        Load
+		in, wantErr string
 	}{
 		{in: "2.33 2.82 3.69 10/200 13860\n", want: Load{2.33, 2.82, 3.69, 10, 200}},
 		{in: "0.00 0.01 0.05 1/95 1", want: Load{0, 0.01, 0.05, 1, 95}},
-		{in: "", bad: true},
-		{in: "2.33 2.82 3.69", bad: true},
-		{in: "2.33 x 3.69 10/200 1", bad: true},
-		{in: "2.33 2.82 3.69 10 1", bad: true},
+		{in: "", wantErr: `unreadable load average ""`},
+		{in: "2.33 2.82 3.69", wantErr: "unreadable load average"},
+		{in: "2.33 x 3.69 10/200 1", wantErr: "unreadable load average"},
+		{in: "2.33 2.82 3.69 10 1", wantErr: "unreadable load average"},
 	}
 	for _, tc := range tests {
-		got, err := ParseLoadavg(tc.in)
-		if (err != nil) != tc.bad {
-			t.Errorf("ParseLoadavg(%q) error %v", tc.in, err)
-			continue
-		}
-		if got != tc.want {
-			t.Errorf("ParseLoadavg(%q) = %+v, want %+v", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseLoadavg(tc.in)
+			testcheck.Result(t, "ParseLoadavg", got, err, tc.want, tc.wantErr)
+		})
 	}
 	if s := (Load{One: 2.333, Five: 1, Fifteen: 0.5}).String(); s != "2.33 1.00 0.50" {
 		t.Errorf("Load.String = %q", s)
@@ -35,8 +32,7 @@ func TestParseLoadavg(t *testing.T) {
 
 func TestParseAccelerator(t *testing.T) {
 	tests := []struct {
-		name, out, accel, evidence string
-		bad                        bool
+		name, out, accel, evidence, wantErr string
 	}{
 		{name: "TCG, no KVM", out: "accelerator: tcg\nkvm device: false, boots a guest: false (0.0s)\n",
 			accel: "tcg", evidence: "kvm device: false, boots a guest: false (0.0s)"},
@@ -44,13 +40,13 @@ func TestParseAccelerator(t *testing.T) {
 			accel: "kvm", evidence: "kvm device: true, boots a guest: true (1.2s)"},
 		{name: "with a warning", out: "accelerator: tcg\nkvm device: true, boots a guest: false (15.0s)\nwarning: KVM is not usable\n",
 			accel: "tcg", evidence: "kvm device: true, boots a guest: false (15.0s); warning: KVM is not usable"},
-		{name: "garbage", out: "Error: no such function\n", bad: true},
+		{name: "garbage", out: "Error: no such function\n", wantErr: `no "accelerator: …" line`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, ev, err := ParseAccelerator(tc.out)
-			if (err != nil) != tc.bad {
-				t.Fatalf("error %v", err)
+			if testcheck.Err(t, err, tc.wantErr) {
+				return
 			}
 			if a != tc.accel || ev != tc.evidence {
 				t.Errorf("ParseAccelerator = %q, %q; want %q, %q", a, ev, tc.accel, tc.evidence)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,9 @@ import (
 
 func TestParseDaggerDuration(t *testing.T) {
 	tests := []struct {
-		in   string
-		want time.Duration
-		bad  bool
+		in      string
+		want    time.Duration
+		wantErr string
 	}{
 		{in: "0.6s", want: 600 * time.Millisecond},
 		{in: "29.4s", want: 29400 * time.Millisecond},
@@ -25,20 +26,16 @@ func TestParseDaggerDuration(t *testing.T) {
 		{in: "1h2m3s", want: time.Hour + 2*time.Minute + 3*time.Second},
 		{in: "1d2h", want: 26 * time.Hour},
 		{in: "12ms", want: 12 * time.Millisecond},
-		{in: "", bad: true},
-		{in: "s", bad: true},
-		{in: "1m38", bad: true},
-		{in: "x1s", bad: true},
+		{in: "", wantErr: `not a duration: ""`},
+		{in: "s", wantErr: `not a duration: "s"`},
+		{in: "1m38", wantErr: `not a duration: "1m38"`},
+		{in: "x1s", wantErr: `not a duration: "x1s"`},
 	}
 	for _, tc := range tests {
-		got, err := ParseDaggerDuration(tc.in)
-		if (err != nil) != tc.bad {
-			t.Errorf("ParseDaggerDuration(%q) error %v, want error %v", tc.in, err, tc.bad)
-			continue
-		}
-		if !tc.bad && got != tc.want {
-			t.Errorf("ParseDaggerDuration(%q) = %s, want %s", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseDaggerDuration(tc.in)
+			testcheck.Result(t, "ParseDaggerDuration", got, err, tc.want, tc.wantErr)
+		})
 	}
 }
 
@@ -124,26 +121,37 @@ func approxEqual(t *testing.T, got, want map[string]float64) {
 	}
 }
 
-func stamped(pairs ...any) []Line {
+// stamped reads a test log written as one "<seconds> <text>" line each, the way the engine stamps
+// Packer's output; the source's indentation and blank lines are not part of it.
+func stamped(t *testing.T, log string) []Line {
+	t.Helper()
 	var lines []Line
-	for i := 0; i+1 < len(pairs); i += 2 {
-		lines = append(lines, Line{At: time.Duration(pairs[i].(float64) * float64(time.Second)), Text: pairs[i+1].(string)})
+	for _, l := range strings.Split(log, "\n") {
+		l = strings.TrimLeft(l, "\t")
+		if l == "" {
+			continue
+		}
+		at, text, _ := strings.Cut(l, " ")
+		secs, err := strconv.ParseFloat(at, 64)
+		if err != nil {
+			t.Fatalf("test log line %q: no seconds first: %v", l, err)
+		}
+		lines = append(lines, Line{At: time.Duration(secs * float64(time.Second)), Text: text})
 	}
 	return lines
 }
 
 func TestPackerPhases(t *testing.T) {
-	full := stamped(
-		0.5, "==> qemu.template: Retrieving ISO",
-		1.0, "==> qemu.template: Starting VM, booting from CD-ROM",
-		12.0, "==> qemu.template: Waiting for SSH to become available...",
-		90.0, "==> qemu.template: Connected to SSH!",
-		110.0, "==> qemu.template: Gracefully halting virtual machine...",
-		111.0, "==> qemu.template: Failed to connect to bus: No such file or directory",
-		113.0, "==> qemu.template: Converting hard drive...",
-		118.0, "Build 'qemu.template' finished after 1 minute 58 seconds.",
-		118.5, "--> qemu.template: VM files in directory: /work/output",
-	)
+	full := stamped(t, `
+		0.5 ==> qemu.template: Retrieving ISO
+		1.0 ==> qemu.template: Starting VM, booting from CD-ROM
+		12.0 ==> qemu.template: Waiting for SSH to become available...
+		90.0 ==> qemu.template: Connected to SSH!
+		110.0 ==> qemu.template: Gracefully halting virtual machine...
+		111.0 ==> qemu.template: Failed to connect to bus: No such file or directory
+		113.0 ==> qemu.template: Converting hard drive...
+		118.0 Build 'qemu.template' finished after 1 minute 58 seconds.
+		118.5 --> qemu.template: VM files in directory: /work/output`)
 	tests := []struct {
 		name    string
 		lines   []Line
@@ -152,33 +160,30 @@ func TestPackerPhases(t *testing.T) {
 	}{
 		{name: "installer with disk conversion", lines: full, want: map[string]float64{
 			"vm-start": 1, "boot-command": 11, "boot-to-ssh": 78, "provisioning": 20, "shutdown": 3, "export": 5.5, "packer": 118.5}},
-		{name: "no conversion: the halt ends at the build's end", lines: stamped(
-			1.0, "==> qemu.template: Starting VM, booting disk image",
-			2.0, "==> qemu.template: Waiting for SSH to become available...",
-			30.0, "==> qemu.template: Connected to SSH!",
-			50.0, "==> qemu.template: Halting the virtual machine...",
-			52.0, "Build 'qemu.template' finished after 52 seconds.",
-			52.0, "==> Builds finished. The artifacts of successful builds are:",
-		), want: map[string]float64{
+		{name: "no conversion: the halt ends at the build's end", lines: stamped(t, `
+			1.0 ==> qemu.template: Starting VM, booting disk image
+			2.0 ==> qemu.template: Waiting for SSH to become available...
+			30.0 ==> qemu.template: Connected to SSH!
+			50.0 ==> qemu.template: Halting the virtual machine...
+			52.0 Build 'qemu.template' finished after 52 seconds.
+			52.0 ==> Builds finished. The artifacts of successful builds are:`), want: map[string]float64{
 			"vm-start": 1, "boot-command": 1, "boot-to-ssh": 28, "provisioning": 20, "shutdown": 2, "export": 0, "packer": 52}},
-		{name: "a marker before its turn does not count", lines: stamped(
-			0.1, "    qemu.template: echo Connected to SSH! (a provisioner's line would come later)",
-			1.0, "==> qemu.template: Starting VM",
-			2.0, "==> qemu.template: Waiting for SSH to become available...",
-			3.0, "==> qemu.template: Connected to SSH!",
-			4.0, "==> qemu.template: Gracefully halting virtual machine...",
-			5.0, "==> qemu.template: Converting hard drive...",
-			6.0, "done",
-		), want: map[string]float64{
+		{name: "a marker before its turn does not count", lines: stamped(t, `
+			0.1     qemu.template: echo Connected to SSH! (a provisioner's line would come later)
+			1.0 ==> qemu.template: Starting VM
+			2.0 ==> qemu.template: Waiting for SSH to become available...
+			3.0 ==> qemu.template: Connected to SSH!
+			4.0 ==> qemu.template: Gracefully halting virtual machine...
+			5.0 ==> qemu.template: Converting hard drive...
+			6.0 done`), want: map[string]float64{
 			"vm-start": 1, "boot-command": 1, "boot-to-ssh": 1, "provisioning": 1, "shutdown": 1, "export": 1, "packer": 6}},
-		{name: "coarser stamps going back count as zero", lines: stamped(
-			59.9, "==> qemu.template: Starting VM",
-			59.9, "==> qemu.template: Waiting for SSH to become available...",
-			59.0, "==> qemu.template: Connected to SSH!",
-			70.0, "==> qemu.template: Gracefully halting virtual machine...",
-			71.0, "==> qemu.template: Converting hard drive...",
-			72.0, "end",
-		), want: map[string]float64{
+		{name: "coarser stamps going back count as zero", lines: stamped(t, `
+			59.9 ==> qemu.template: Starting VM
+			59.9 ==> qemu.template: Waiting for SSH to become available...
+			59.0 ==> qemu.template: Connected to SSH!
+			70.0 ==> qemu.template: Gracefully halting virtual machine...
+			71.0 ==> qemu.template: Converting hard drive...
+			72.0 Build 'qemu.template' finished after 1 minute 12 seconds.`), want: map[string]float64{
 			"vm-start": 59.9, "boot-command": 0, "boot-to-ssh": 0, "provisioning": 11, "shutdown": 1, "export": 1, "packer": 72}},
 		{name: "SSH never answered", lines: full[:3], wantErr: `"Connected to SSH!"`},
 		{name: "no output", lines: nil, wantErr: `"Starting VM"`},
@@ -244,24 +249,20 @@ func TestReadStamped(t *testing.T) {
 
 func TestPackerBuildFlags(t *testing.T) {
 	tests := []struct {
-		script string
-		want   []string
-		bad    bool
+		script  string
+		want    []string
+		wantErr string
 	}{
 		{script: `( packer build -color=false "$@" template.pkr.hcl 2>&1 | tee "$W/result/packer.log" ) &`, want: []string{"-color=false"}},
 		{script: `packer build -color=false -timestamp-ui "$@" template.pkr.hcl`, want: []string{"-color=false", "-timestamp-ui"}},
 		{script: `packer build "$@" template.pkr.hcl`, want: []string{}},
-		{script: `packer validate template.pkr.hcl`, bad: true},
+		{script: `packer validate template.pkr.hcl`, wantErr: `no "packer build`},
 	}
 	for _, tc := range tests {
-		got, err := PackerBuildFlags(tc.script)
-		if (err != nil) != tc.bad {
-			t.Errorf("PackerBuildFlags(%q) error %v", tc.script, err)
-			continue
-		}
-		if !tc.bad && !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("PackerBuildFlags(%q) = %q, want %q", tc.script, got, tc.want)
-		}
+		t.Run(tc.script, func(t *testing.T) {
+			got, err := PackerBuildFlags(tc.script)
+			testcheck.Result(t, "PackerBuildFlags", got, err, tc.want, tc.wantErr)
+		})
 	}
 }
 

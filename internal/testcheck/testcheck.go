@@ -3,6 +3,7 @@
 package testcheck
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,19 @@ func Err(t testing.TB, err error, want string) (ended bool) {
 		t.Fatalf("error = %v, want one containing %q", err, want)
 	}
 	return true
+}
+
+// Result checks a call's outcome against a table case: its error as Err does and, when the case
+// wants no error, its result against want. Results compare with reflect.DeepEqual, so slices, maps
+// and structs need no comparison of their own. call names the call in a failure, e.g. "ParseSize".
+func Result[T any](t testing.TB, call string, got T, err error, want T, wantErr string) {
+	t.Helper()
+	if Err(t, err, wantErr) {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %+v, want %+v", call, got, want)
+	}
 }
 
 // Refused checks a case of a table whose every case must fail: err must contain want. Unlike Err,

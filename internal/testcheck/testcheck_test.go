@@ -85,17 +85,38 @@ func TestErr(t *testing.T) {
 	}
 }
 
+func TestResult(t *testing.T) {
+	tests := []struct {
+		name, got, want, wantErr string
+		err                      error
+		wantCalls                []string
+	}{
+		{name: "result as wanted", got: "a", want: "a"},
+		{name: "another result", got: "b", want: "a", wantCalls: []string{"Errorf: Parse = b, want a"}},
+		{name: "error wanted and came", err: errors.New("disk on fire"), wantErr: "on fire"},
+		// A wanted error ends the case: the zero result it comes with is not compared.
+		{name: "error wanted, result not read", got: "partial", want: "a", err: errors.New("disk on fire"), wantErr: "on fire"},
+		{name: "error unwanted", got: "a", want: "a", err: errors.New("disk on fire"),
+			wantCalls: []string{"Fatalf: unexpected error: disk on fire"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, finished := record(func(tb testing.TB) { Result(tb, "Parse", tc.got, tc.err, tc.want, tc.wantErr) })
+			expect(t, "Result", r, finished, tc.wantCalls)
+		})
+	}
+}
+
 func TestRefused(t *testing.T) {
 	tests := []struct {
-		name      string
-		err       error
-		want      string
-		wantCalls []string
+		name, want string
+		err        error
+		wantCalls  []string
 	}{
-		{"refused as wanted", errors.New("disk on fire"), "on fire", nil},
-		{"not refused", nil, "on fire", []string{`Fatalf: error = <nil>, want one containing "on fire"`}},
-		{"refused for another reason", errors.New("disk full"), "on fire", []string{`Fatalf: error = disk full, want one containing "on fire"`}},
-		{"a case that names no error cannot pass on success", nil, "", []string{"Fatalf: refusal case names no error text; got error <nil>"}},
+		{"refused as wanted", "on fire", errors.New("disk on fire"), nil},
+		{"not refused", "on fire", nil, []string{`Fatalf: error = <nil>, want one containing "on fire"`}},
+		{"refused for another reason", "on fire", errors.New("disk full"), []string{`Fatalf: error = disk full, want one containing "on fire"`}},
+		{"a case that names no error cannot pass on success", "", nil, []string{"Fatalf: refusal case names no error text; got error <nil>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
