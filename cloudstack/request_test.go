@@ -44,6 +44,7 @@ func TestNormalizeChecksum(t *testing.T) {
 func TestPrepare(t *testing.T) {
 	tests := []struct {
 		name           string
+		url            string // when set, the URL the request gives instead of the base one
 		mod            func(r *Request)
 		errPart        string
 		absent         string // must not be in the error
@@ -57,17 +58,17 @@ func TestPrepare(t *testing.T) {
 		{name: "vhd defaults to XenServer", mod: func(r *Request) { r.Format, r.URL = "vhd", "http://h.example/x.vhd" }, hypervisor: "XenServer"},
 		{name: "hyper-v spelled as CloudStack wants", mod: func(r *Request) { r.Format, r.Hypervisor, r.URL = "VHD", "hyper-v", "http://h.example/x.VHD.bz2" }, hypervisor: "Hyperv"},
 		{name: "ova defaults to VMware", mod: func(r *Request) { r.Format, r.URL = "OVA", "https://h.example/x.ova?X-Amz-Signature=abc" }, hypervisor: "VMware"},
-		{name: "compressed qcow2", mod: func(r *Request) { r.URL = "https://h.example:443/x.qcow2.gz" }, hypervisor: "KVM"},
-		{name: "port 8000 refused by CloudStack", mod: func(r *Request) { r.URL = "http://h.example:8000/x.qcow2" }, errPart: "ports 80, 8080 and 443, not 8000"},
-		{name: "loopback host", mod: func(r *Request) { r.URL = "http://127.0.0.1/x.qcow2" }, errPart: "loopback"},
-		{name: "localhost", mod: func(r *Request) { r.URL = "http://localhost:8080/x.qcow2" }, errPart: "localhost"},
-		{name: "IPv6 host", mod: func(r *Request) { r.URL = "http://[2001:db8::1]/x.qcow2" }, errPart: "IPv6"},
-		{name: "extension does not match the format", mod: func(r *Request) { r.URL = "http://h.example/x.vhd" }, errPart: "end in .qcow2"},
-		{name: "query is not shown", mod: func(r *Request) { r.URL = "http://h.example/x.img?token=s3cr3t" },
+		{name: "compressed qcow2", url: "https://h.example:443/x.qcow2.gz", hypervisor: "KVM"},
+		{name: "port 8000 refused by CloudStack", url: "http://h.example:8000/x.qcow2", errPart: "ports 80, 8080 and 443, not 8000"},
+		{name: "loopback host", url: "http://127.0.0.1/x.qcow2", errPart: "loopback"},
+		{name: "localhost", url: "http://localhost:8080/x.qcow2", errPart: "localhost"},
+		{name: "IPv6 host", url: "http://[2001:db8::1]/x.qcow2", errPart: "IPv6"},
+		{name: "extension does not match the format", url: "http://h.example/x.vhd", errPart: "end in .qcow2"},
+		{name: "query is not shown", url: "http://h.example/x.img?token=s3cr3t",
 			errPart: "http://h.example/x.img?REDACTED", absent: "s3cr3t"},
-		{name: "userinfo is not shown", mod: func(r *Request) { r.URL = "http://u:s3cr3t@h.example:8000/x.qcow2" },
+		{name: "userinfo is not shown", url: "http://u:s3cr3t@h.example:8000/x.qcow2",
 			errPart: "http://REDACTED@h.example:8000/x.qcow2:", absent: "s3cr3t"},
-		{name: "userinfo of an unusable URL is not shown", mod: func(r *Request) { r.URL = "ftp://u:s3cr3t@h.example/x.qcow2?sig=s3cr3t2" },
+		{name: "userinfo of an unusable URL is not shown", url: "ftp://u:s3cr3t@h.example/x.qcow2?sig=s3cr3t2",
 			errPart: `"ftp://REDACTED@h.example/x.qcow2?REDACTED"`, absent: "s3cr3t"},
 		{name: "KVM cannot run OVA", mod: func(r *Request) { r.Format, r.Hypervisor = "ova", "KVM" }, errPart: "cannot run a OVA"},
 		{name: "unknown hypervisor", mod: func(r *Request) { r.Hypervisor = "bhyve" }, errPart: `unknown hypervisor "bhyve"`},
@@ -75,9 +76,9 @@ func TestPrepare(t *testing.T) {
 		{name: "empty name", mod: func(r *Request) { r.Name = " " }, errPart: "name is empty"},
 		{name: "empty OS type", mod: func(r *Request) { r.OSType = "" }, errPart: "OS type"},
 		{name: "empty zone", mod: func(r *Request) { r.Zone = "" }, errPart: "zone"},
-		{name: "relative URL", mod: func(r *Request) { r.URL = "out/debian.qcow2" }, errPart: "absolute http"},
-		{name: "file URL", mod: func(r *Request) { r.URL = "file:///out/debian.qcow2" }, errPart: "absolute http"},
-		{name: "tilde in URL becomes %7E", mod: func(r *Request) { r.URL = "https://h.example/~me/x.qcow2" },
+		{name: "relative URL", url: "out/debian.qcow2", errPart: "absolute http"},
+		{name: "file URL", url: "file:///out/debian.qcow2", errPart: "absolute http"},
+		{name: "tilde in URL becomes %7E", url: "https://h.example/~me/x.qcow2",
 			hypervisor: "KVM", wantURL: "https://h.example/%7Eme/x.qcow2"},
 		{name: "tilde in name", mod: func(r *Request) { r.Name = "debian~12" }, errPart: "contains '~'"},
 		{name: "tilde in detail", mod: func(r *Request) { r.Details = map[string]string{"k": "a~b"} }, errPart: "contains '~'"},
@@ -87,7 +88,12 @@ func TestPrepare(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := baseRequest()
-			tc.mod(&r)
+			if tc.url != "" {
+				r.URL = tc.url
+			}
+			if tc.mod != nil {
+				tc.mod(&r)
+			}
 			p, err := prepare(r)
 			if testcheck.Err(t, err, tc.errPart) {
 				if !errors.Is(err, ErrInvalidRequest) {
