@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -221,11 +220,12 @@ func TestDocsExampleValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(md, -1)
-	if len(blocks) != 1 {
-		t.Fatalf("want one json example in docs/metadata.md, found %d", len(blocks))
+	_, rest, opened := strings.Cut(string(md), "```json\n")
+	example, rest, closed := strings.Cut(rest, "```")
+	if !opened || !closed || strings.Contains(rest, "```json\n") {
+		t.Fatal("want exactly one closed json example in docs/metadata.md")
 	}
-	if err := ValidateMetadata(blocks[0][1]); err != nil {
+	if err := ValidateMetadata([]byte(example)); err != nil {
 		t.Fatal(err)
 	}
 }

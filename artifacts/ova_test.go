@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
@@ -130,7 +129,7 @@ func TestInspectOVA(t *testing.T) {
 }
 
 func TestInspectOVANotTar(t *testing.T) {
-	if _, err := InspectOVA(strings.NewReader(strings.Repeat("not a tar archive ", 64))); err == nil {
+	if _, err := InspectOVA(bytes.NewReader(bytes.Repeat([]byte("not a tar archive "), 64))); err == nil {
 		t.Fatal("garbage accepted")
 	}
 }

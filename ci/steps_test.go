@@ -3,7 +3,6 @@ package ci
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,14 +72,10 @@ esac
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(tmp, "step.sh"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"GITHUB_OUTPUT="+filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary"),
-		"FAKE_DAGGER_LOG="+filepath.Join(tmp, "dagger.log"))
-	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.CombinedOutput()
-	r := stepResult{stdout: string(out), err: err, outputs: map[string]string{}}
+	out, err := runWithFakes(dir, bin, append([]string{"GITHUB_OUTPUT=" + filepath.Join(tmp, "output"),
+		"GITHUB_STEP_SUMMARY=" + filepath.Join(tmp, "summary"), "FAKE_DAGGER_LOG=" + filepath.Join(tmp, "dagger.log")}, env...),
+		"bash", "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(tmp, "step.sh"))
+	r := stepResult{stdout: out, err: err, outputs: map[string]string{}}
 	b, _ := os.ReadFile(filepath.Join(tmp, "output"))
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
@@ -402,15 +397,11 @@ func TestGitLabPublishScript(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("sh", script, "out")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-			"CI_API_V4_URL=https://gitlab.example.com/api/v4", "CI_PROJECT_ID=7", "CI_PROJECT_URL=https://gitlab.example.com/g/p",
-			"CI_JOB_TOKEN=job-token", "CI_PIPELINE_IID=12", "CI_COMMIT_SHA="+strings.Repeat("a", 40))
-		cmd.Env = append(cmd.Env, env...)
-		out, err := cmd.CombinedOutput()
+		out, err := runWithFakes(dir, bin, append([]string{"CI_API_V4_URL=https://gitlab.example.com/api/v4", "CI_PROJECT_ID=7",
+			"CI_PROJECT_URL=https://gitlab.example.com/g/p", "CI_JOB_TOKEN=job-token", "CI_PIPELINE_IID=12",
+			"CI_COMMIT_SHA=" + strings.Repeat("a", 40)}, env...), "sh", script, "out")
 		calls, _ := os.ReadFile(log)
-		return string(out), string(calls), err
+		return out, string(calls), err
 	}
 
 	version := time.Now().UTC().Format("2006.01.02") + ".12"

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,9 +222,7 @@ func TestStalePartialFiles(t *testing.T) {
 func TestConcurrentDownloadKeepsLivePartialFile(t *testing.T) {
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-		_, _ = w.Write(payload[:len(payload)/2])
-		w.(http.Flusher).Flush()
+		sendPrefix(w, len(payload)/2)
 		select {
 		case <-release:
 		case <-r.Context().Done():

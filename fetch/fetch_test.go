@@ -41,12 +41,19 @@ func (f *faultServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(f.status)
 		return
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
 	if f.truncate {
-		_, _ = w.Write(payload[:len(payload)/2])
+		sendPrefix(w, len(payload)/2)
 		return
 	}
-	_, _ = w.Write(payload)
+	sendPrefix(w, len(payload))
+}
+
+// sendPrefix announces the whole payload's length and sends its first n bytes, flushed, so that a
+// handler that goes on to stall, wait or return leaves the client in the middle of the body.
+func sendPrefix(w http.ResponseWriter, n int) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+	_, _ = w.Write(payload[:n])
+	w.(http.Flusher).Flush()
 }
 
 func TestDownload(t *testing.T) {
@@ -225,9 +232,7 @@ func TestDownloadStall(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-		_, _ = w.Write(payload[:1000])
-		w.(http.Flusher).Flush()
+		sendPrefix(w, 1000)
 		select { // hold the connection open, send nothing more
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):

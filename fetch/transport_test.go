@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,9 +180,7 @@ func failureCases() []failureCase {
 			name: "stall",
 			serve: func(t *testing.T) (string, *atomic.Int32) {
 				return countedISO(t, func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-					_, _ = w.Write(payload[:1000])
-					w.(http.Flusher).Flush()
+					sendPrefix(w, 1000)
 					hold(r)
 				})
 			},
@@ -214,7 +211,7 @@ func failureCases() []failureCase {
 			name: "trickle",
 			serve: func(t *testing.T) (string, *atomic.Int32) {
 				return countedISO(t, func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+					sendPrefix(w, 0)
 					for i := 0; i < 500; i++ {
 						if _, err := w.Write(payload[:64]); err != nil {
 							return
@@ -359,9 +356,7 @@ func TestCancel(t *testing.T) {
 			name: "mid-body",
 			handler: func(started func()) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
-					_, _ = w.Write(payload[:1000])
-					w.(http.Flusher).Flush()
+					sendPrefix(w, 1000)
 					started()
 					hold(r)
 				}
@@ -425,7 +420,7 @@ func TestCancel(t *testing.T) {
 // floor of 16 KiB/s, over several windows.
 func TestSteadyTransferAboveMinRate(t *testing.T) {
 	plain, _ := counted(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+		sendPrefix(w, 0)
 		for off := 0; off < len(payload); off += 2 << 10 {
 			if _, err := w.Write(payload[off:min(off+2<<10, len(payload))]); err != nil {
 				return

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,7 +37,7 @@ func ReadRecords(dir string) ([]Record, []error) {
 		all  []found
 		errs []error
 	)
-	walkErr := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	walkErr := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			// Unreadable entries are reported and skipped; the rest of the tree is still read.
 			errs = append(errs, err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,13 +266,10 @@ type imgInfo struct {
 
 func qemuImgInfo(t *testing.T, path string) imgInfo {
 	t.Helper()
-	out, err := exec.Command("qemu-img", "info", "--output=json", path).Output()
-	if err != nil {
-		t.Fatalf("qemu-img info %s: %v", path, err)
-	}
+	out := hostRun(t, "qemu-img", "info", "--output=json", path)
 	var info imgInfo
-	if err := json.Unmarshal(out, &info); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatalf("qemu-img info %s: %v\n%s", path, err, out)
 	}
 	return info
 }

@@ -1,13 +1,15 @@
 package packerrun
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
 )
 
 // fakePacker stands in for `packer build`: it writes the given log lines, optionally starts a fake
@@ -58,7 +60,7 @@ func TestRun(t *testing.T) {
 		{name: "silent console after the boot command", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "CST_CONSOLE_TIMEOUT=3"},
 			wantRC: 130, wantErr: []string{"the guest printed nothing on its serial console in 3s after the boot command was typed", "(empty: the guest printed nothing)"}, maxTime: 30 * time.Second},
 		{name: "disk full while the guest runs", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "FAKE_CONSOLE=[ 0.0] Linux version",
-			"CST_MIN_FREE_BYTES=" + fmt.Sprint(int64(1)<<62)},
+			"CST_MIN_FREE_BYTES=" + strconv.FormatInt(1<<62, 10)},
 			wantRC: 130, wantErr: []string{"the engine's disk is full (", "dagger core engine local-cache prune", "Build was cancelled"}, maxTime: 30 * time.Second},
 		{name: "a talking console is not stopped", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=8", "FAKE_SLEEP=6", "CST_CONSOLE_TIMEOUT=2", "FAKE_CONSOLE=[ 0.0] Linux version"},
 			wantRC: 0, maxTime: 30 * time.Second, wantImage: true},
@@ -68,7 +70,7 @@ func TestRun(t *testing.T) {
 			t.Parallel()
 			// Each case's guest has its own process name: the script looks for the guest by name
 			// among all processes, and the cases run side by side.
-			guestName := fmt.Sprintf("fq%d%d", os.Getpid()%1000, i)
+			guestName := "fq" + strconv.Itoa(os.Getpid()%1000) + strconv.Itoa(i)
 			work, bin := t.TempDir(), t.TempDir()
 			for name, body := range map[string]string{"packer": fakePacker, guestName + "-guest": fakeGuest} {
 				if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
@@ -94,11 +96,7 @@ func TestRun(t *testing.T) {
 			if rc != tc.wantRC {
 				t.Errorf("exit %d, want %d\n%s", rc, tc.wantRC, stderr.String())
 			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-				}
-			}
+			testcheck.ContainsAll(t, "stderr", stderr.String(), tc.wantErr...)
 			if elapsed > tc.maxTime {
 				t.Errorf("took %s, want under %s", elapsed, tc.maxTime)
 			}
