@@ -50,12 +50,6 @@ type Build struct {
 	Stages []Stage           `json:"stages"`
 }
 
-// Stage is one pipeline stage and how long it took.
-type Stage struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
-}
-
 // Artifact is one delivered file.
 type Artifact struct {
 	Name             string `json:"name"`
@@ -64,6 +58,12 @@ type Artifact struct {
 	VirtualSizeBytes int64  `json:"virtualSizeBytes"`
 	SHA256           string `json:"sha256"`
 	SHA512           string `json:"sha512"`
+}
+
+// Stage is one pipeline stage and how long it took.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // ValidateMetadata checks a metadata document against MetadataSchema (the embedded schema with the

@@ -49,10 +49,10 @@ type bkStep struct {
 		Key      string            `json:"key"`
 		Label    string            `json:"label"`
 		Command  string            `json:"command"`
-		Env      map[string]string `json:"env"`
-		Agents   map[string]any    `json:"agents"`
 		Timeout  int               `json:"timeout_in_minutes"`
 		Artifact []string          `json:"artifact_paths"`
+		Env      map[string]string `json:"env"`
+		Agents   map[string]any    `json:"agents"`
 	} `json:"step"`
 }
 

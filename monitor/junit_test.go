@@ -11,11 +11,11 @@ import (
 // so a mistake in those cannot hide here.
 type xTestSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
+	Suites   []xTestSuite `xml:"testsuite"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
 	Time     float64      `xml:"time,attr"`
-	Suites   []xTestSuite `xml:"testsuite"`
 }
 
 type xTestSuite struct {

@@ -58,10 +58,10 @@ type Record struct {
 	// before building a record (Failure additionally scrubs URL credentials); it is never exported
 	// as a metric, only in JUnit reports and the record itself.
 	Error string `json:"error,omitempty"`
-	// Accelerator is "kvm" or "tcg" when known.
-	Accelerator string `json:"accelerator,omitempty"`
 	// Stages are the stages that ran, in run order.
 	Stages []Stage `json:"stages"`
+	// Accelerator is "kvm" or "tcg" when known.
+	Accelerator string `json:"accelerator,omitempty"`
 	// Artifacts are the delivered files with their sizes; empty for a failed build.
 	Artifacts []ArtifactSize `json:"artifacts,omitempty"`
 	// ScanCounts maps a severity (CRITICAL, HIGH, ...) to the number of vulnerabilities found; nil

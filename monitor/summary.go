@@ -40,13 +40,13 @@ type OSSummary struct {
 	// mixing its short time in would make a failing OS look fast. Zero when none succeeded.
 	MedianSeconds float64 `json:"medianSeconds"`
 	P90Seconds    float64 `json:"p90Seconds"`
+	// Artifacts trend the size of each format, sorted by format.
+	Artifacts []SizeTrend `json:"artifacts"`
 	// Stages are per stage, in pipeline order (first appearance).
 	Stages []StageStats `json:"stages"`
 	// SlowestGrowingStage is the stage whose successful duration grows fastest over time (largest
 	// positive least-squares slope); nil when no stage has minTrendPoints points or none grows.
 	SlowestGrowingStage *StageTrend `json:"slowestGrowingStage"`
-	// Artifacts trend the size of each format, sorted by format.
-	Artifacts []SizeTrend `json:"artifacts"`
 	// Scan trends the total vulnerability count; nil when no build in the window was scanned.
 	Scan *ScanTrend `json:"scan"`
 }
@@ -81,21 +81,23 @@ type SizeTrend struct {
 	Format string `json:"format"`
 	// Builds is how many builds delivered this format.
 	Builds int `json:"builds"`
-	// FirstBytes and LastBytes are the sizes (summed over the build's artifacts of the format).
-	FirstBytes int64     `json:"firstBytes"`
-	LastBytes  int64     `json:"lastBytes"`
+	// FirstBytes is the size at FirstAt, the first build that delivered the format, LastBytes at
+	// LastAt, the last (each summed over the build's artifacts of the format).
 	FirstAt    time.Time `json:"firstAt"`
+	FirstBytes int64     `json:"firstBytes"`
 	LastAt     time.Time `json:"lastAt"`
+	LastBytes  int64     `json:"lastBytes"`
 }
 
 // ScanTrend is the total number of vulnerabilities at the first and the last scanned build.
 type ScanTrend struct {
 	// Builds is how many builds were scanned.
-	Builds     int       `json:"builds"`
-	FirstTotal int       `json:"firstTotal"`
-	LastTotal  int       `json:"lastTotal"`
+	Builds int `json:"builds"`
+	// FirstTotal is the count at FirstAt, the first scanned build; LastTotal at LastAt, the last.
 	FirstAt    time.Time `json:"firstAt"`
+	FirstTotal int       `json:"firstTotal"`
 	LastAt     time.Time `json:"lastAt"`
+	LastTotal  int       `json:"lastTotal"`
 }
 
 // Summarize reports, per OS, the builds that started in [since, until) (a zero bound is open):

@@ -122,7 +122,7 @@ func TestSummarize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testcheck.ContainsAll(t, "JSON", string(data), `"oses":[{"os":"alma-9"`, `"slowestGrowingStage":null`, `"slowestGrowingStage":{"stage":"packer","slopeSecondsPerDay":100,"points":3}`, `"scan":{"builds":3,"firstTotal":6,"lastTotal":9`, `"successRate":0.75`)
+	testcheck.ContainsAll(t, "JSON", string(data), `"oses":[{"os":"alma-9"`, `"slowestGrowingStage":null`, `"slowestGrowingStage":{"stage":"packer","slopeSecondsPerDay":100,"points":3}`, `"scan":{"builds":3,"firstAt":"2024-11-01T02:00:00Z","firstTotal":6,"lastAt":"2024-11-04T02:00:00Z","lastTotal":9}`, `"successRate":0.75`)
 }
 
 func TestSummarizeWindow(t *testing.T) {

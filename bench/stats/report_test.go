@@ -132,12 +132,12 @@ func TestReportJSON(t *testing.T) {
 		} `json:"machine"`
 		Figures []struct {
 			Name   string    `json:"name"`
+			Met    *bool     `json:"met"`
 			Median float64   `json:"median"`
 			Min    float64   `json:"min"`
 			Max    float64   `json:"max"`
 			N      int       `json:"n"`
 			Values []float64 `json:"values"`
-			Met    *bool     `json:"met"`
 		} `json:"figures"`
 		Runs []Run `json:"runs"`
 	}
