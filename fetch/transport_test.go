@@ -143,8 +143,11 @@ func testClient(logs *logSink) *Client {
 
 type failureCase struct {
 	name string
-	// serve starts the server and returns the URL to fetch (before secrets are added) and a
+	// The server is one of: fault, a faultServer; handler, serving the ISO path; or serve, which
+	// starts a server of its own and returns the URL to fetch (before secrets are added) and a
 	// request counter.
+	fault        *faultServer
+	handler      http.HandlerFunc
 	serve        func(t *testing.T) (string, *atomic.Int32)
 	tune         func(c *Client)
 	digest       string
@@ -160,29 +163,27 @@ func failureCases() []failureCase {
 	return []failureCase{
 		{
 			name:         "404",
-			serve:        func(t *testing.T) (string, *atomic.Int32) { return serveFault(t, &faultServer{fail: 100, status: 404}) },
+			fault:        &faultServer{fail: 100, status: 404},
 			wantErr:      []string{"GET <URL>: HTTP 404 Not Found (attempt 1/2)"},
 			wantRequests: 1,
 		},
 		{
 			name:         "503 gives up",
-			serve:        func(t *testing.T) (string, *atomic.Int32) { return serveFault(t, &faultServer{fail: 100, status: 503}) },
+			fault:        &faultServer{fail: 100, status: 503},
 			wantErr:      []string{"GET <URL>: HTTP 503 Service Unavailable (attempt 2/2: gave up after 2 attempts)"},
 			wantRequests: 2,
 		},
 		{
 			name:         "truncated body",
-			serve:        func(t *testing.T) (string, *atomic.Int32) { return serveFault(t, &faultServer{truncate: true}) },
+			fault:        &faultServer{truncate: true},
 			wantErr:      []string{"GET <URL>: body truncated after 57344 of 114688 bytes (attempt 2/2: gave up after 2 attempts)"},
 			wantRequests: 2,
 		},
 		{
 			name: "stall",
-			serve: func(t *testing.T) (string, *atomic.Int32) {
-				return countedISO(t, func(w http.ResponseWriter, r *http.Request) {
-					sendPrefix(w, 1000)
-					hold(r)
-				})
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				sendPrefix(w, 1000)
+				hold(r)
 			},
 			wantErr:      []string{"GET <URL>: no data for 200ms after 1000 bytes (attempt 2/2: gave up after 2 attempts)"},
 			wantRequests: 2,
@@ -190,10 +191,8 @@ func failureCases() []failureCase {
 		{
 			// Accepts the connection, reads the request, never answers: before the header timeout
 			// this hung forever, because the stall timer starts with the body.
-			name: "no response headers",
-			serve: func(t *testing.T) (string, *atomic.Int32) {
-				return countedISO(t, func(w http.ResponseWriter, r *http.Request) { hold(r) })
-			},
+			name:         "no response headers",
+			handler:      func(w http.ResponseWriter, r *http.Request) { hold(r) },
 			wantErr:      []string{"GET <URL>: no response headers within 200ms (attempt 2/2: gave up after 2 attempts)"},
 			wantRequests: 2,
 		},
@@ -209,21 +208,19 @@ func failureCases() []failureCase {
 		{
 			// A byte now and then re-arms the stall timer forever; only the rate floor ends it.
 			name: "trickle",
-			serve: func(t *testing.T) (string, *atomic.Int32) {
-				return countedISO(t, func(w http.ResponseWriter, r *http.Request) {
-					sendPrefix(w, 0)
-					for i := 0; i < 500; i++ {
-						if _, err := w.Write(payload[:64]); err != nil {
-							return
-						}
-						w.(http.Flusher).Flush()
-						select {
-						case <-r.Context().Done():
-							return
-						case <-time.After(10 * time.Millisecond):
-						}
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				sendPrefix(w, 0)
+				for i := 0; i < 500; i++ {
+					if _, err := w.Write(payload[:64]); err != nil {
+						return
 					}
-				})
+					w.(http.Flusher).Flush()
+					select {
+					case <-r.Context().Done():
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
 			},
 			tune: func(c *Client) {
 				c.StallTimeout, c.MinRate, c.RateWindow = 2*time.Second, 64<<10, 300*time.Millisecond
@@ -233,7 +230,7 @@ func failureCases() []failureCase {
 		},
 		{
 			name:         "digest mismatch",
-			serve:        func(t *testing.T) (string, *atomic.Int32) { return serveFault(t, &faultServer{}) },
+			fault:        &faultServer{},
 			digest:       bad,
 			wantErr:      []string{"sha256 of <URL> is " + digestOf(payload) + ", but the --digest argument says " + bad + ": the download is corrupt or was tampered with; nothing was cached (attempt 1/2)"},
 			wantRequests: 1,
@@ -266,16 +263,24 @@ func serveFault(t *testing.T, f *faultServer) (string, *atomic.Int32) {
 // Every failure names the redacted URL and the attempt, is bounded in time, leaks no credential into
 // the error or the log, and leaves nothing in the cache, not even the directories it created.
 func TestFailures(t *testing.T) {
-	for _, tt := range failureCases() {
-		for _, op := range []string{"Download", "Get"} {
+	// Each op gets fresh cases: a case's fault server counts its requests.
+	for _, op := range []string{"Download", "Get"} {
+		for _, tt := range failureCases() {
 			if op == "Get" && tt.downloadOnly {
 				continue
 			}
 			t.Run(op+"/"+tt.name, func(t *testing.T) {
 				raw, requests := tt.rawURL, (*atomic.Int32)(nil)
-				if tt.serve != nil {
-					var plain string
+				var plain string
+				switch {
+				case tt.fault != nil:
+					plain, requests = serveFault(t, tt.fault)
+				case tt.handler != nil:
+					plain, requests = countedISO(t, tt.handler)
+				case tt.serve != nil:
 					plain, requests = tt.serve(t)
+				}
+				if plain != "" {
 					raw = withSecrets(t, plain)
 				}
 				logs := &logSink{}

@@ -119,15 +119,14 @@ func TestAuditAppendAndVerify(t *testing.T) {
 
 func TestAuditLineRefusesBadEntries(t *testing.T) {
 	cases := []struct {
-		name string
-		edit func(*AuditEntry)
-		want string
+		name, want string
+		edit       func(*AuditEntry)
 	}{
-		{"no time", func(e *AuditEntry) { e.Time = time.Time{} }, "no time"},
-		{"no OS", func(e *AuditEntry) { e.OS = "" }, "no OS or function"},
-		{"unknown outcome", func(e *AuditEntry) { e.Outcome = "maybe" }, "outcome \"maybe\""},
-		{"failure without stage", func(e *AuditEntry) { e.Outcome = OutcomeFailure }, "failed stage"},
-		{"placeholder in a field", func(e *AuditEntry) { e.Actor = AuditPrevPlaceholder }, "placeholder"},
+		{name: "no time", edit: func(e *AuditEntry) { e.Time = time.Time{} }, want: "no time"},
+		{name: "no OS", edit: func(e *AuditEntry) { e.OS = "" }, want: "no OS or function"},
+		{name: "unknown outcome", edit: func(e *AuditEntry) { e.Outcome = "maybe" }, want: "outcome \"maybe\""},
+		{name: "failure without stage", edit: func(e *AuditEntry) { e.Outcome = OutcomeFailure }, want: "failed stage"},
+		{name: "placeholder in a field", edit: func(e *AuditEntry) { e.Actor = AuditPrevPlaceholder }, want: "placeholder"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
