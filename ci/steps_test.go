@@ -1,7 +1,6 @@
 package ci
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,30 +178,16 @@ func TestMatrixStepFullCatalogue(t *testing.T) {
 	}
 }
 
-// doctorNeed is doctor's disk estimate for one OS, as pipeline/doctor.go computes it: the installer
-// (3 GiB, 1 GiB for a disk image) plus doctor.DiskNeed's share for the virtual disk.
-func doctorNeed(t *testing.T, d osdefs.Definition) int64 {
-	t.Helper()
-	size, err := doctor.ParseSize(d.DiskSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iso := int64(3 << 30)
-	if d.DiskImage {
-		iso = 1 << 30
-	}
-	return doctor.DiskNeed(size, iso)
-}
-
-// The doctor step fails the job, with the numbers, when the engine's disk is below doctor's estimate
-// for the OS, and lets it through otherwise.
 func TestDoctorDiskGateStep(t *testing.T) {
 	script := stepRun(t, "build", "Check the engine (doctor)")
 	d, err := osdefs.Lookup("rocky-9")
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := doctorNeed(t, d)
+	need, err := doctor.BuildNeed(d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kvmOK := doctor.KVMFinding(accelerator.KVMProbe{Arch: "x86_64", Device: true, Boots: true, Seconds: 2})
 	noKVM := doctor.KVMFinding(accelerator.KVMProbe{Arch: "x86_64", Detail: "no /dev/kvm"})
 	report := func(findings ...doctor.Finding) string {
@@ -232,29 +217,6 @@ func TestDoctorDiskGateStep(t *testing.T) {
 		if r.dagger != "call doctor --os rocky-9 --format json\n" {
 			t.Errorf("%s: dagger called as %q", tc.name, r.dagger)
 		}
-	}
-}
-
-// docs/ci.md states doctor's estimate for every OS CI builds.
-func TestDocsDiskNumbers(t *testing.T) {
-	doc := string(readFile(t, "docs/ci.md"))
-	for _, d := range osdefs.All() {
-		if d.Fixture {
-			continue
-		}
-		want := fmt.Sprintf("%d GiB", doctorNeed(t, d)>>30)
-		found := false
-		for _, line := range strings.Split(doc, "\n") {
-			if strings.Contains(line, "`"+d.ID+"`") && strings.Contains(line, want) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("docs/ci.md has no line naming `%s` with doctor's disk estimate for it (%s)", d.ID, want)
-		}
-	}
-	if !strings.Contains(doc, "14 GB") || !strings.Contains(doc, "CST_RUNNER") {
-		t.Error("docs/ci.md does not explain hosted runners' 14 GB or the CST_RUNNER switch")
 	}
 }
 

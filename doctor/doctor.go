@@ -5,9 +5,11 @@ package doctor
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 // Status of a doctor finding.
@@ -128,6 +130,27 @@ func gib(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
 // DiskNeed is a build's rough peak footprint: installer, working disk, converted artifacts.
 func DiskNeed(diskSizeBytes, isoBytes int64) int64 {
 	return isoBytes + 3*diskSizeBytes
+}
+
+// Installer sizes BuildNeed counts, before the installer is fetched: a vendor's installer ISO is
+// up to 3 GiB, a disk image (the testbed) under 1 GiB.
+const (
+	isoEstimate       = 3 << 30
+	diskImageEstimate = 1 << 30
+)
+
+// BuildNeed is DiskNeed for a build of d: its virtual disk (d.DiskSize) and the estimate of its
+// installer. The doctor's disk check and the CI docs' numbers both come from it.
+func BuildNeed(d osdefs.Definition) (int64, error) {
+	size, err := ParseSize(d.DiskSize)
+	if err != nil {
+		return 0, fmt.Errorf("%s: disk size: %w", d.ID, err)
+	}
+	iso := int64(isoEstimate)
+	if d.DiskImage {
+		iso = diskImageEstimate
+	}
+	return DiskNeed(size, iso), nil
 }
 
 // ParseSize reads Packer-style sizes ("10G", "1536M", "2048" MiB).

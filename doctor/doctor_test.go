@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudstack-templates/cloudstack-templates/accelerator"
 	"github.com/cloudstack-templates/cloudstack-templates/internal/testcheck"
+	"github.com/cloudstack-templates/cloudstack-templates/osdefs"
 )
 
 func TestKVMFindingAgreesWithChooseAccel(t *testing.T) {
@@ -74,6 +75,24 @@ func TestParseSize(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseSize(tt.in)
 			testcheck.Result(t, "ParseSize", got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestBuildNeed(t *testing.T) {
+	tests := []struct {
+		name, wantErr string
+		def           osdefs.Definition
+		want          int64
+	}{
+		{name: "vendor installer", def: osdefs.Definition{ID: "x", DiskSize: "10G"}, want: 3<<30 + 3*(10<<30)},
+		{name: "disk image", def: osdefs.Definition{ID: "x", DiskSize: "4G", DiskImage: true}, want: 1<<30 + 3*(4<<30)},
+		{name: "unreadable size", def: osdefs.Definition{ID: "x", DiskSize: "huge"}, wantErr: `x: disk size: size "huge"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := BuildNeed(tt.def)
+			testcheck.Result(t, "BuildNeed", got, err, tt.want, tt.wantErr)
 		})
 	}
 }

@@ -117,15 +117,8 @@ func (m *CloudstackTemplates) diskFinding(ctx context.Context, defs []osdefs.Def
 	avail, _ := strconv.ParseInt(fields[len(fields)-1], 10, 64)
 	var need int64
 	for _, d := range defs {
-		size, err := doctor.ParseSize(d.DiskSize)
-		if err != nil {
-			continue
-		}
-		iso := int64(3 << 30)
-		if d.DiskImage {
-			iso = 1 << 30
-		}
-		if n := doctor.DiskNeed(size, iso); n > need {
+		// The catalogue's own tests keep every disk size readable.
+		if n, err := doctor.BuildNeed(d); err == nil && n > need {
 			need = n
 		}
 	}
