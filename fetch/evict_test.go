@@ -10,8 +10,8 @@ import (
 )
 
 func TestEvict(t *testing.T) {
-	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	digest := func(c byte) string { return strings.Repeat(string(c), 64) }
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	plan := func(c byte) Plan {
 		return Plan{OS: "fedora-41", FileName: "f.iso", Algorithm: "sha256", Digest: digest(c)}
 	}

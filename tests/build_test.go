@@ -254,26 +254,6 @@ func TestBuildTestbedEndToEnd(t *testing.T) {
 	})
 }
 
-type imgInfo struct {
-	Format         string `json:"format"`
-	VirtualSize    int64  `json:"virtual-size"`
-	FormatSpecific struct {
-		Data struct {
-			CompressionType string `json:"compression-type"`
-		} `json:"data"`
-	} `json:"format-specific"`
-}
-
-func qemuImgInfo(t *testing.T, path string) imgInfo {
-	t.Helper()
-	out := hostRun(t, "qemu-img", "info", "--output=json", path)
-	var info imgInfo
-	if err := json.Unmarshal([]byte(out), &info); err != nil {
-		t.Fatalf("qemu-img info %s: %v\n%s", path, err, out)
-	}
-	return info
-}
-
 // readGuestFile reads a file from the image's first partition (MBR, ext4) on the host, without
 // mounting or booting anything: qemu-img to raw, then debugfs at the partition's offset.
 func readGuestFile(t *testing.T, qcow2, path string) string {
