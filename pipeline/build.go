@@ -34,6 +34,10 @@ func (m *CloudstackTemplates) Build(
 	ctx context.Context,
 	// OS to build (an ID or alias, see the list function).
 	os string,
+	// Installer to use instead of fetching it, e.g. from a CI cache (see resolve-iso); it is checked
+	// against the vendor's checksum file all the same.
+	// +optional
+	iso *dagger.File,
 	// Output formats, comma-separated (the list function names each OS's, e.g. qcow2), or all. CI passes
 	// $PACKER_FORMAT.
 	// +default="all"
@@ -56,10 +60,6 @@ func (m *CloudstackTemplates) Build(
 	// the build, and metadata claims only what the remaining cases proved.
 	// +optional
 	skipZoneCases []string,
-	// Installer to use instead of fetching it, e.g. from a CI cache (see resolve-iso); it is checked
-	// against the vendor's checksum file all the same.
-	// +optional
-	iso *dagger.File,
 ) (*dagger.Directory, error) {
 	d, err := osdefs.Lookup(os)
 	if err != nil {
@@ -95,13 +95,13 @@ func (m *CloudstackTemplates) BuildAll(
 	// Severity at which the scan fails a build (or NONE).
 	// +default="CRITICAL"
 	failOn Severity,
-	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
-	// +optional
-	sshTimeout string,
 	// Zone cases the boot test leaves out (config-drive, kvm-vr, xen-vr): their failure no longer fails
 	// the build, and metadata claims only what the remaining cases proved.
 	// +optional
 	skipZoneCases []string,
+	// How long to wait for each installed system to answer SSH (Go duration); empty takes each OS's default.
+	// +optional
+	sshTimeout string,
 ) (*dagger.Directory, error) {
 	defs, err := osdefs.Select(osFilter)
 	if err != nil {

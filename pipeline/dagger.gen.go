@@ -678,7 +678,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg iso", err))
 				}
 			}
-			return (*CloudstackTemplates).Build(&parent, ctx, os, formats, skipValidation, skipScan, failOn, sshTimeout, skipZoneCases, iso)
+			return (*CloudstackTemplates).Build(&parent, ctx, os, iso, formats, skipValidation, skipScan, failOn, sshTimeout, skipZoneCases)
 		case "BuildAll":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
@@ -741,7 +741,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg skipZoneCases", err))
 				}
 			}
-			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, skipValidation, skipScan, failOn, sshTimeout, skipZoneCases)
+			return (*CloudstackTemplates).BuildAll(&parent, ctx, osFilter, parallel, formats, skipValidation, skipScan, failOn, skipZoneCases, sshTimeout)
 		case "LintShell":
 			var parent CloudstackTemplates
 			err = json.Unmarshal(parentJSON, &parent)
