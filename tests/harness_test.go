@@ -8,7 +8,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -290,24 +289,4 @@ func trivyDB(t *testing.T) string {
 // artifactStem is the stem of a build's artifact names (the pipeline's artifactName).
 func artifactStem(d osdefs.Definition) string {
 	return fmt.Sprintf("%s-%s-x86_64", d.ID, d.Version)
-}
-
-type imgInfo struct {
-	Format         string `json:"format"`
-	VirtualSize    int64  `json:"virtual-size"`
-	FormatSpecific struct {
-		Data struct {
-			CompressionType string `json:"compression-type"`
-		} `json:"data"`
-	} `json:"format-specific"`
-}
-
-func qemuImgInfo(t *testing.T, path string) imgInfo {
-	t.Helper()
-	out := hostRun(t, "qemu-img", "info", "--output=json", path)
-	var info imgInfo
-	if err := json.Unmarshal([]byte(out), &info); err != nil {
-		t.Fatalf("qemu-img info %s: %v\n%s", path, err, out)
-	}
-	return info
 }

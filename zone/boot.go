@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -565,6 +564,3 @@ func orNone(s string) string {
 func human(n int64) string {
 	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }
-
-// ErrNoCases is returned when every case was skipped.
-var ErrNoCases = errors.New("zone: every case is skipped")

@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -57,6 +58,9 @@ func CaseNames() []string {
 	}
 	return names
 }
+
+// ErrNoCases is what a run returns when Select left no case to run.
+var ErrNoCases = errors.New("zone: every case is skipped")
 
 // Select returns the matrix without the skipped cases; a name that is no case is an error that lists
 // the valid ones.
