@@ -178,6 +178,8 @@ func TestMatrixStepFullCatalogue(t *testing.T) {
 	}
 }
 
+// The doctor step fails the job, with the numbers, when the engine's disk is below doctor's estimate
+// for the OS, and lets it through otherwise.
 func TestDoctorDiskGateStep(t *testing.T) {
 	script := stepRun(t, "build", "Check the engine (doctor)")
 	d, err := osdefs.Lookup("rocky-9")
