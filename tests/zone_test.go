@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,5 +76,38 @@ func TestZoneCatchesMissingPasswordClient(t *testing.T) {
 		if strings.Contains(all, skipped) {
 			t.Errorf("a skipped case ran: %q in the output", skipped)
 		}
+	}
+}
+
+// When a boot's cloud-init stops, the report says why from inside the guest. The testbed template's
+// datasource chooser is swapped for one that leaves the list empty once user-data has run, as it
+// would be on a reboot where the chooser went wrong: the first boot passes, cloud-init on the reset
+// boot finds no datasource, and the failed check carries the guest's datasource list and
+// cloud-init's own errors, read over SSH with the first boot's key.
+func TestZoneReportsWhyCloudInitStopped(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	daggerCall(t, 40*time.Minute, "packer-build", "--os", "testbed", "export", "--path", out).mustSucceed(t)
+	d, err := osdefs.Lookup("testbed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chooser := filepath.Join(t.TempDir(), "cloudstack-datasource")
+	script := "#!/bin/sh\nmkdir -p /run/cloud-init\nlist='[ CloudStack ]'\n" +
+		"if [ -e /var/lib/cst-zone-user-data ]; then list='[ ]'; fi\n" +
+		"printf 'datasource_list: %s\\n' \"$list\" >/run/cloud-init/cloud.cfg\n"
+	if err := os.WriteFile(chooser, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	broken := editGuestImage(t, filepath.Join(out, d.VMName()),
+		"cd /usr/local/sbin", "rm cloudstack-datasource", "write "+chooser+" cloudstack-datasource")
+
+	r := daggerCall(t, 30*time.Minute, "validate", "--image", broken, "--skip-zone-cases", "config-drive,xen-vr", "--boot-timeout", "4m")
+	r.mustFailWith(t, "FAIL  zone kvm-vr: after reset password: cloud-init finishes",
+		"cloud-init's final stage failed without its final message", "the guest's own account:",
+		"--- /run/cloud-init/cloud.cfg", "datasource_list: [ ]", "--- /var/log/cloud-init.log: warnings and errors",
+		"searched classes: ()")
+	if all := r.stdout + r.stderr; strings.Contains(all, "FAIL  zone kvm-vr: cloud-init finishes") {
+		t.Errorf("the first boot, with the VR in its list, failed too:\n%s", tail(r.stderr, 60))
 	}
 }

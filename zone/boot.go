@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -246,6 +247,30 @@ const timerPanicText = "Kernel panic - not syncing: IO-APIC + timer doesn't work
 // timerCheckPanic reports whether a console shows that early-boot panic.
 func timerCheckPanic(console []byte) bool { return bytes.Contains(console, []byte(timerPanicText)) }
 
+// finalStageUnits are the descriptions of cloud-final.service that systemd prints on the console:
+// cloud-init before 24.3, and from 24.3 on. systemd shortens the unit's name to fit the line, never
+// its description.
+var finalStageUnits = []string{"Execute cloud user/final scripts", "Cloud-init: Final Stage"}
+
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+
+// finalStageFailed reports whether systemd says on the console that cloud-init's final stage
+// failed. cloud-init prints its final message before the stage ends, so a guest whose console shows
+// this without the message will not print it: there is nothing left to wait for.
+func finalStageFailed(console []byte) bool {
+	for _, l := range strings.Split(ansiEscape.ReplaceAllString(string(console), ""), "\n") {
+		if !strings.Contains(l, "Failed to start") {
+			continue
+		}
+		for _, u := range finalStageUnits {
+			if strings.Contains(l, u) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (g *guest) exited() bool {
 	select {
 	case <-g.done:
@@ -299,6 +324,11 @@ func (r *Runner) boot(ctx context.Context, cr *caseRun, cdrom, label string) (*g
 		if bytes.Contains(b, []byte(marker)) {
 			g.ready = true
 			g.detail = fmt.Sprintf("%s seen on the console %s after power-on", lastLineWith(string(b), marker), time.Since(g.started).Round(time.Second))
+			return g, nil
+		}
+		if finalStageFailed(b) {
+			g.detail = fmt.Sprintf("cloud-init's final stage failed without its final message, %s after power-on",
+				time.Since(g.started).Round(time.Second))
 			return g, nil
 		}
 		if timerCheckPanic(b) {
@@ -470,7 +500,11 @@ func (r *Runner) judgeFirstBoot(ctx context.Context, cr *caseRun, g *guest, base
 		cr.add("root file system grown to the offering's disk", fs > baseSize,
 			fmt.Sprintf("/ is %s; the template's disk is %s and the instance's %s", human(fs), human(baseSize), human(baseSize+r.GrowBy)))
 		status, _ := run(client, "cloud-init status --long 2>&1")
-		cr.add("cloud-init reports no errors", cloudInitDone(status), "cloud-init status --long:\n"+status)
+		detail := "cloud-init status --long:\n" + status
+		if !g.ready || !cloudInitDone(status) {
+			detail += "\n" + cloudInitEvidence(client)
+		}
+		cr.add("cloud-init reports no errors", cloudInitDone(status), detail)
 	}
 	if hk != "" {
 		prev, seen := r.hostKeys[hk]
@@ -533,7 +567,19 @@ func (r *Runner) resetPassword(ctx context.Context, cr *caseRun, g *guest, cdrom
 		return
 	}
 	defer g2.stop()
-	cr.add(prefix+"cloud-init finishes", g2.ready, g2.detail+"\nconsole, last lines:\n"+consoleTail(g2.serial, 25))
+	detail := g2.detail + "\nconsole, last lines:\n" + consoleTail(g2.serial, 25)
+	if !g2.ready {
+		// The first boot's key is still in root's authorized_keys: the guest can tell why its
+		// cloud-init stopped even though this boot's did not finish.
+		var hk string
+		if c, err := dial(ctx, sshConfig(ssh.PublicKeys(cr.signer), &hk), 30*time.Second); err != nil {
+			detail += "\nthe guest's own account: no SSH session (" + err.Error() + ")"
+		} else {
+			detail += "\n" + cloudInitEvidence(c)
+			c.Close()
+		}
+	}
+	cr.add(prefix+"cloud-init finishes", g2.ready, detail)
 	r.judgePassword(ctx, cr, next, prefix, 30*time.Second)
 	oldOK, detail := passwordLogin(ctx, old, 30*time.Second)
 	cr.add(prefix+"old password refused", !oldOK, "login with the first password: "+detail)
@@ -543,6 +589,26 @@ func (r *Runner) resetPassword(ctx context.Context, cr *caseRun, g *guest, cdrom
 	}
 	cr.add(prefix+"SSH host key unchanged", hk != "" && hk == cr.hostKey,
 		fmt.Sprintf("first boot %s, after reboot %s", orNone(cr.hostKey), orNone(hk)))
+}
+
+// cloudInitEvidenceScript prints, section by section, what a guest knows of its cloud-init run: the
+// datasource list cloudstack-datasource chose for this boot, cloud-init's warnings and errors, and
+// this boot's journal of the units that choose and run the datasource. A missing file or tool shows
+// as an error line in its section, never as a missing section.
+const cloudInitEvidenceScript = `echo '--- /run/cloud-init/cloud.cfg'; cat /run/cloud-init/cloud.cfg 2>&1
+echo '--- /var/log/cloud-init.log: warnings and errors, last 40'
+grep -E 'WARNING|ERROR|Traceback|DataSourceNotFound|searched classes' /var/log/cloud-init.log 2>&1 | tail -n 40
+echo '--- journal of this boot: cloudstack-datasource, cloud-init-local, cloud-init, last 30 lines but network tables'
+journalctl -b --no-pager -u cloudstack-datasource -u cloud-init-local -u cloud-init 2>&1 | grep -v 'ci-info: ' | tail -n 30`
+
+// cloudInitEvidence runs cloudInitEvidenceScript in the guest, for the detail of a check that
+// cloud-init failed: the console shows that it stopped, the guest's own logs say why.
+func cloudInitEvidence(c *ssh.Client) string {
+	out, err := run(c, cloudInitEvidenceScript)
+	if err != nil && out == "" {
+		return "the guest's own account: " + err.Error()
+	}
+	return "the guest's own account:\n" + out
 }
 
 func cloudInitDone(status string) bool {
