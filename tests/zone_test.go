@@ -49,19 +49,26 @@ func checkZoneMatrix(t *testing.T, report string) {
 	}
 }
 
-// The boot test catches a template without what makes it work in a zone. The testbed template with
-// its password client (wget) removed still boots, takes its key, hostname and user-data behind a KVM
-// virtual router, but the password CloudStack shows never reaches it: validation must fail on exactly
-// that, naming the check.
-func TestZoneCatchesMissingPasswordClient(t *testing.T) {
-	t.Parallel()
+// editedTestbed is the testbed template as Packer leaves it (before validation), edited with debugfs
+// commands: a template that lacks what the test takes out.
+func editedTestbed(t *testing.T, commands ...string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	daggerCall(t, 40*time.Minute, "packer-build", "--os", "testbed", "export", "--path", out).mustSucceed(t)
 	d, err := osdefs.Lookup("testbed")
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := editGuestImage(t, filepath.Join(out, d.VMName()), "rm /usr/bin/wget")
+	return editGuestImage(t, filepath.Join(out, d.VMName()), commands...)
+}
+
+// The boot test catches a template without what makes it work in a zone. The testbed template with
+// its password client (wget) removed still boots, takes its key, hostname and user-data behind a KVM
+// virtual router, but the password CloudStack shows never reaches it: validation must fail on exactly
+// that, naming the check.
+func TestZoneCatchesMissingPasswordClient(t *testing.T) {
+	t.Parallel()
+	broken := editedTestbed(t, "rm /usr/bin/wget")
 
 	r := daggerCall(t, 30*time.Minute, "validate", "--image", broken, "--skip-zone-cases", "config-drive,xen-vr", "--boot-timeout", "5m")
 	r.mustFailWith(t, "FAIL  zone kvm-vr: password from virtual router logs in", "FAIL  zone kvm-vr: guest acknowledged the password",
@@ -86,12 +93,6 @@ func TestZoneCatchesMissingPasswordClient(t *testing.T) {
 // cloud-init's own errors, read over SSH with the first boot's key.
 func TestZoneReportsWhyCloudInitStopped(t *testing.T) {
 	t.Parallel()
-	out := filepath.Join(t.TempDir(), "out")
-	daggerCall(t, 40*time.Minute, "packer-build", "--os", "testbed", "export", "--path", out).mustSucceed(t)
-	d, err := osdefs.Lookup("testbed")
-	if err != nil {
-		t.Fatal(err)
-	}
 	chooser := filepath.Join(t.TempDir(), "cloudstack-datasource")
 	script := "#!/bin/sh\nmkdir -p /run/cloud-init\nlist='[ CloudStack ]'\n" +
 		"if [ -e /var/lib/cst-zone-user-data ]; then list='[ ]'; fi\n" +
@@ -99,8 +100,7 @@ func TestZoneReportsWhyCloudInitStopped(t *testing.T) {
 	if err := os.WriteFile(chooser, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	broken := editGuestImage(t, filepath.Join(out, d.VMName()),
-		"cd /usr/local/sbin", "rm cloudstack-datasource", "write "+chooser+" cloudstack-datasource")
+	broken := editedTestbed(t, "cd /usr/local/sbin", "rm cloudstack-datasource", "write "+chooser+" cloudstack-datasource")
 
 	r := daggerCall(t, 30*time.Minute, "validate", "--image", broken, "--skip-zone-cases", "config-drive,xen-vr", "--boot-timeout", "4m")
 	r.mustFailWith(t, "FAIL  zone kvm-vr: after reset password: cloud-init finishes",
