@@ -106,7 +106,7 @@ func TestZoneReportsWhyCloudInitStopped(t *testing.T) {
 	r.mustFailWith(t, "FAIL  zone kvm-vr: after reset password: cloud-init finishes",
 		"cloud-init's final stage failed without its final message", "the guest's own account:",
 		"--- /run/cloud-init/cloud.cfg", "datasource_list: [ ]", "--- /var/log/cloud-init.log: warnings and errors",
-		"searched classes: ()")
+		"searched classes: ()", "cloud-init's warnings on the console:\n")
 	if all := r.stdout + r.stderr; strings.Contains(all, "FAIL  zone kvm-vr: cloud-init finishes") {
 		t.Errorf("the first boot, with the VR in its list, failed too:\n%s", tail(r.stderr, 60))
 	}

@@ -411,7 +411,11 @@ func passwordLogin(ctx context.Context, pw string, wait time.Duration) (bool, st
 
 func (r *Runner) judgeFirstBoot(ctx context.Context, cr *caseRun, g *guest, baseSize int64) {
 	tail := func() string { return "console, last lines:\n" + consoleTail(g.serial, 25) }
-	cr.add("cloud-init finishes", g.ready, g.detail+"\n"+tail())
+	evidence := tail()
+	if !g.ready {
+		evidence += "\n" + consoleWarnings(g.serial, 30)
+	}
+	cr.add("cloud-init finishes", g.ready, g.detail+"\n"+evidence)
 
 	// A guest that finished cloud-init answers at once; one that did not gets a short grace, enough to
 	// tell "sshd down" from "sshd up, key refused", without waiting a minute on a dead guest.
@@ -510,6 +514,7 @@ func (r *Runner) resetPassword(ctx context.Context, cr *caseRun, g *guest, cdrom
 	defer g2.stop()
 	detail := g2.detail + "\nconsole, last lines:\n" + consoleTail(g2.serial, 25)
 	if !g2.ready {
+		detail += "\n" + consoleWarnings(g2.serial, 30)
 		// The first boot's key is still in root's authorized_keys: the guest can tell why its
 		// cloud-init stopped even though this boot's did not finish.
 		var hk string

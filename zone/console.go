@@ -25,11 +25,20 @@ var finalStageUnits = []string{"Execute cloud user/final scripts", "Cloud-init: 
 
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
 
-// finalStageFailed reports whether systemd says on the console that cloud-init's final stage
-// failed. cloud-init prints its final message before the stage ends, so a guest whose console shows
-// this without the message will not print it: there is nothing left to wait for.
+// finalStageAborted is how cloud-init says its final stage will not run at all (it has no
+// datasource); the stage's modules, the final message among them, never run.
+const finalStageAborted = "Can not apply stage final"
+
+// finalStageFailed reports whether the console shows that cloud-init's final stage failed: cloud-init
+// saying it cannot run the stage, or systemd saying cloud-final failed. systemd prints unit failures
+// on the console only until the boot is over, so cloud-init's own line is the one to count on.
+// cloud-init prints its final message before the stage ends, so a guest whose console shows either
+// without the message will not print it: there is nothing left to wait for.
 func finalStageFailed(console []byte) bool {
 	for _, l := range strings.Split(ansiEscape.ReplaceAllString(string(console), ""), "\n") {
+		if strings.Contains(l, finalStageAborted) {
+			return true
+		}
 		if !strings.Contains(l, "Failed to start") {
 			continue
 		}
@@ -65,4 +74,28 @@ func consoleTail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cloudInitWarning marks a console line in which cloud-init reports trouble: its WARNING and ERROR
+// log lines (cloud-init's console handler prints those) and the exceptions they end in.
+var cloudInitWarning = regexp.MustCompile(`cloud-init\[\d+\]: .*(\[WARNING\]|\[ERROR\]|Exception:|Error:)`)
+
+// consoleWarnings is every console line in which cloud-init reported trouble, the last n of them.
+// The console's tail shows where a boot ended; these show what went wrong earlier, when a failed
+// network stage has scrolled out of the tail and the guest lets no one in to read its logs.
+func consoleWarnings(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(ansiEscape.ReplaceAllString(string(b), ""), "\r", ""), "\n") {
+		if cloudInitWarning.MatchString(l) {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) == 0 {
+		return "cloud-init's warnings on the console: none"
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "cloud-init's warnings on the console:\n" + strings.Join(lines, "\n")
 }
