@@ -200,21 +200,10 @@ func (r *Runner) runCase(ctx context.Context, c Case, baseSize int64) (*caseRun,
 	}
 
 	r.Logf("zone case %s (%s, SMBIOS product %q): booting", c.Name, c.Source, c.Host.Product)
-	g, err := r.boot(ctx, cr, cdrom, "first")
+	// A first boot that panicked may have written nothing yet; a fresh overlay makes sure.
+	g, err := r.powerOn(ctx, cr, cdrom, "first", newOverlay)
 	if err != nil {
 		return nil, err
-	}
-	if g.timerPanic && r.Accel == "tcg" {
-		// An emulation artifact, not the template's: see timerCheckPanic. One more boot, from a fresh
-		// overlay, and the report says so.
-		r.Logf("zone case %s: the guest kernel's timer check panicked under TCG (the emulated CPU fell behind its timer); booting once more", c.Name)
-		if err := newOverlay(); err != nil {
-			return nil, err
-		}
-		if g, err = r.boot(ctx, cr, cdrom, "first-again"); err != nil {
-			return nil, err
-		}
-		g.detail += " (second power-on: the first one's kernel panicked in its IO-APIC timer check under TCG)"
 	}
 	r.judgeFirstBoot(ctx, cr, g, baseSize)
 	if c.ResetPassword {
@@ -258,6 +247,28 @@ func (g *guest) stop() {
 		g.cmd.Process.Kill()
 		<-g.done
 	}
+}
+
+// powerOn boots the instance, and boots it once more when the guest kernel's early timer check
+// panicked under TCG: an emulation artifact, not the template's (see timerCheckPanic), which a
+// loaded host can cause on any boot. again, when set, runs before the second power-on; the report
+// says there were two.
+func (r *Runner) powerOn(ctx context.Context, cr *caseRun, cdrom, label string, again func() error) (*guest, error) {
+	g, err := r.boot(ctx, cr, cdrom, label)
+	if err != nil || !g.timerPanic || r.Accel != "tcg" {
+		return g, err
+	}
+	r.Logf("zone case %s: the guest kernel's timer check panicked under TCG on the %s boot (the emulated CPU fell behind its timer); powering on once more", cr.c.Name, label)
+	if again != nil {
+		if err := again(); err != nil {
+			return nil, err
+		}
+	}
+	if g, err = r.boot(ctx, cr, cdrom, label+"-again"); err != nil {
+		return nil, err
+	}
+	g.detail += " (second power-on: the first one's kernel panicked in its IO-APIC timer check under TCG)"
+	return g, nil
 }
 
 func (r *Runner) boot(ctx context.Context, cr *caseRun, cdrom, label string) (*guest, error) {
@@ -506,7 +517,8 @@ func (r *Runner) resetPassword(ctx context.Context, cr *caseRun, g *guest, cdrom
 	}
 	cr.inst.Password = next
 	r.Logf("zone case %s: rebooting with a reset password", cr.c.Name)
-	g2, err := r.boot(ctx, cr, cdrom, "reset")
+	// The overlay keeps the first boot's state, as the instance's disk does across a reboot.
+	g2, err := r.powerOn(ctx, cr, cdrom, "reset", nil)
 	if err != nil {
 		cr.add(prefix+"cloud-init finishes", false, err.Error())
 		return

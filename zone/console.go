@@ -61,19 +61,25 @@ func lastLineWith(text, marker string) string {
 	return strings.TrimSpace(line)
 }
 
-// consoleTail is the console's last lines, for evidence.
-func consoleTail(path string, n int) string {
+// consoleLines is the last n of the console's lines that keep accepts, without carriage returns,
+// terminal colours or surrounding blanks.
+func consoleLines(path string, n int, keep func(line string) bool) []string {
 	b, _ := os.ReadFile(path)
 	var lines []string
-	for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
-		if strings.TrimSpace(l) != "" {
+	for _, l := range strings.Split(strings.ReplaceAll(ansiEscape.ReplaceAllString(string(b), ""), "\r", ""), "\n") {
+		if l = strings.TrimSpace(l); l != "" && keep(l) {
 			lines = append(lines, l)
 		}
 	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return strings.Join(lines, "\n")
+	return lines
+}
+
+// consoleTail is the console's last lines, for evidence.
+func consoleTail(path string, n int) string {
+	return strings.Join(consoleLines(path, n, func(string) bool { return true }), "\n")
 }
 
 // cloudInitWarning marks a console line in which cloud-init reports trouble: its WARNING and ERROR
@@ -84,18 +90,9 @@ var cloudInitWarning = regexp.MustCompile(`cloud-init\[\d+\]: .*(\[WARNING\]|\[E
 // The console's tail shows where a boot ended; these show what went wrong earlier, when a failed
 // network stage has scrolled out of the tail and the guest lets no one in to read its logs.
 func consoleWarnings(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	var lines []string
-	for _, l := range strings.Split(strings.ReplaceAll(ansiEscape.ReplaceAllString(string(b), ""), "\r", ""), "\n") {
-		if cloudInitWarning.MatchString(l) {
-			lines = append(lines, strings.TrimSpace(l))
-		}
-	}
+	lines := consoleLines(path, n, cloudInitWarning.MatchString)
 	if len(lines) == 0 {
 		return "cloud-init's warnings on the console: none"
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
 	}
 	return "cloud-init's warnings on the console:\n" + strings.Join(lines, "\n")
 }

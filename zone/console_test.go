@@ -74,3 +74,23 @@ func TestConsoleWarnings(t *testing.T) {
 		t.Errorf("a console without warnings: %q", got)
 	}
 }
+
+func TestConsoleTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serial.log")
+	console := "[    1.0] Linux version 6.1\r\n\r\n[\x1b[0;32m  OK  \x1b[0m] Reached target Network.\r\n   \r\ntestbed login: \r\n"
+	if err := os.WriteFile(path, []byte(console), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]string{
+		1:  "testbed login:",
+		2:  "[  OK  ] Reached target Network.\ntestbed login:",
+		10: "[    1.0] Linux version 6.1\n[  OK  ] Reached target Network.\ntestbed login:",
+	} {
+		if got := consoleTail(path, n); got != want {
+			t.Errorf("consoleTail(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := consoleTail(filepath.Join(t.TempDir(), "none.log"), 5); got != "" {
+		t.Errorf("a console that was never written: %q", got)
+	}
+}
