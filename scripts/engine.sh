@@ -18,7 +18,8 @@
 # Knobs: CST_ENGINE_HOME (build tree, logs, pids; /var/lib/cloudstack-templates/engine),
 #        CST_DAGGER_STATE (engine --root; /var/lib/dagger), CST_DEBIAN_MIRROR (debootstrap mirror),
 #        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4), CST_ENGINE_FREE_GB (space the
-#        engine's cache leaves writable on its disk; 25).
+#        engine's cache leaves writable on its disk; 25), CST_ENGINE_RUN_GB (room a run has under the
+#        cap before the collector touches what it used recently; 20).
 set -euo pipefail
 
 CST_DAGGER_VERSION="${CST_DAGGER_VERSION:-v0.19.7}"
@@ -27,6 +28,7 @@ STATE_DIR="${CST_DAGGER_STATE:-/var/lib/dagger}"
 DEBIAN_MIRROR="${CST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.25.4}"
 FREE_GB="${CST_ENGINE_FREE_GB:-25}"
+RUN_GB="${CST_ENGINE_RUN_GB:-20}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 BIN_DIR="$HOME_DIR/bin"
@@ -191,9 +193,13 @@ EOF
 
 write_engine_config() {
   # Read by the engine at start: docker.io pulls go through the local mirror first, and the cache is
-  # capped at what cap_engine_cache chose (none until it has measured).
-  local want gc=""
-  [ -s "$HOME_DIR/gc-cap" ] && gc=$(printf ',\n  "gc": { "maxUsedSpace": %s }' "$(cat "$HOME_DIR/gc-cap")")
+  # collected under the cap cap_engine_cache chose (no policies until it has measured).
+  local want gc="" policies
+  if [ -s "$HOME_DIR/gc-cap" ]; then
+    policies=$("$BIN_DIR/cst-engine-bootstrap" gc-config --cap "$(cat "$HOME_DIR/gc-cap")" --run-room "$((RUN_GB * 1000000000))") \
+      || fail "cannot write the engine's collection policies"
+    gc=$(printf ',\n  "gc": %s' "$policies")
+  fi
   want=$(printf '{\n  "registries": {\n    "docker.io": { "mirrors": ["%s"] },\n    "%s": { "http": true }\n  }%s\n}\n' \
     "$REGISTRY_ADDR" "$REGISTRY_ADDR" "$gc")
   [ -f "$ENGINE_CONFIG" ] && [ "$(cat "$ENGINE_CONFIG")" = "$want" ] && return 0
@@ -238,6 +244,7 @@ start_engine() {
   [ -s "$HOME_DIR/go-sdk.digest" ] && sdk_env=("DAGGER_GO_SDK_MANIFEST_DIGEST=$(cat "$HOME_DIR/go-sdk.digest")")
   # unshare --mount: the engine bind-mounts its own resolv.conf over /etc/resolv.conf and never
   # undoes it; a private mount namespace keeps the host's DNS configuration untouched.
+  cp "$ENGINE_CONFIG" "$HOME_DIR/engine-config.started" 2>/dev/null || rm -f "$HOME_DIR/engine-config.started"
   setsid env "${sdk_env[@]}" unshare --mount --propagation private \
     "$BIN_DIR/dagger-engine" --root "$STATE_DIR" --addr "$RUNNER" >>"$LOG_DIR/engine.log" 2>&1 </dev/null &
   echo $! >"$HOME_DIR/engine.pid"
@@ -298,20 +305,23 @@ gigabytes() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e9 }'; }
 cap_engine_cache() {
   # The engine's own garbage collector counts blocks reserved for other users as free and would fill
   # this disk (scripts/enginebootstrap/gc.go); cap its cache so $FREE_GB GB stay writable, restarting
-  # it when the cap it runs with is off, and prune down to the cap before anything runs.
+  # it when the cap or the policies it runs with are off, and prune what earlier work left down to
+  # $RUN_GB GB under the cap before anything runs (gcPolicies says why).
   local out cap decision avail cached
   out=$(engine_env "$BIN_DIR/cst-engine-bootstrap" gc-cap --state "$STATE_DIR" --headroom "$((FREE_GB * 1000000000))" \
     2>>"$LOG_DIR/gc.log") || fail "cannot measure the engine's cache (log: $LOG_DIR/gc.log)"
   read -r cap decision avail cached <<<"$out"
   say "engine cache $(gigabytes "$cached") GB, $(gigabytes "$avail") GB free: cap $(gigabytes "$cap") GB ($decision)"
-  [ "$decision" = restart ] || return 0
   echo "$cap" >"$HOME_DIR/gc-cap"
   write_engine_config
-  stop_pid_file "$HOME_DIR/engine.pid" engine
-  start_engine
+  if ! cmp -s "$ENGINE_CONFIG" "$HOME_DIR/engine-config.started"; then
+    say "restarting the engine with its cache policies (cap $(gigabytes "$cap") GB, earlier work pruned to $RUN_GB GB under it)"
+    stop_pid_file "$HOME_DIR/engine.pid" engine
+    start_engine
+  fi
   engine_env "$BIN_DIR/dagger" core engine local-cache prune --use-default-policy >>"$LOG_DIR/gc.log" 2>&1 \
     || fail "pruning the engine cache failed (log: $LOG_DIR/gc.log)"
-  say "engine cache pruned to its cap: $(gigabytes "$(df -P -B1 "$STATE_DIR" | awk 'NR == 2 { print $4 }')") GB free"
+  say "engine cache pruned to its policies: $(gigabytes "$(df -P -B1 "$STATE_DIR" | awk 'NR == 2 { print $4 }')") GB free"
 }
 
 write_env() {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"syscall"
 
 	"dagger.io/dagger"
@@ -78,4 +80,53 @@ func gcCap(args []string) error {
 		fmt.Printf("%d %s %d %d\n", capBytes, decision, avail, accounted)
 		return nil
 	})
+}
+
+// gcPolicy is one of the engine's garbage-collection policies as its config file spells them
+// (engine/config.GCPolicy in dagger/dagger; sizes in bytes).
+type gcPolicy struct {
+	All          bool     `json:"all,omitempty"`
+	Filters      []string `json:"filters,omitempty"`
+	KeepDuration string   `json:"keepDuration,omitempty"`
+	MaxUsedSpace int64    `json:"maxUsedSpace"`
+}
+
+// settleAfter is how long an entry goes unused before the collector counts it as left over from
+// earlier work rather than as part of a run still going.
+const settleAfter = "30m"
+
+// gcPolicies are BuildKit's default policies around two levels instead of one. The engine collects
+// after every session that ends, while other sessions run; a record one session just released can be
+// pruned as another looks it up, and that session then fails on a snapshot that "does not exist".
+// So what earlier work left is pruned down to cap-runRoom (the level every `engine.sh up` prunes to
+// as well), leaving a run runRoom bytes to grow into before anything it used recently is touched;
+// only above cap, where the disk's headroom is at stake, does the collector take recent records,
+// least recently used first, as the default policies do. The engine reports the last policy's
+// maxUsedSpace as its cap.
+func gcPolicies(cap, runRoom int64) []gcPolicy {
+	settled := cap - runRoom
+	if settled < minCap {
+		settled = min(minCap, cap)
+	}
+	return []gcPolicy{
+		// BuildKit's first default: local uploads, cache volumes and git checkouts, once unused for two days.
+		{Filters: []string{"type==source.local,type==exec.cachemount,type==source.git.checkout"}, KeepDuration: "48h", MaxUsedSpace: 512e6},
+		{KeepDuration: settleAfter, MaxUsedSpace: settled},
+		{MaxUsedSpace: cap},
+		{All: true, MaxUsedSpace: cap},
+	}
+}
+
+// gcConfig prints the engine config's "gc" object for a cap and the room a run may take under it.
+func gcConfig(args []string) error {
+	fs := flag.NewFlagSet("gc-config", flag.ExitOnError)
+	cap := fs.Int64("cap", 0, "the cache cap in bytes (gc-cap's first field)")
+	runRoom := fs.Int64("run-room", 20*gb, "bytes a run may add to the cache before recent records are collected")
+	_ = fs.Parse(args)
+	if *cap <= 0 || *runRoom < 0 {
+		return fmt.Errorf("gc-config: --cap must be positive and --run-room not negative (got %d and %d)", *cap, *runRoom)
+	}
+	return json.NewEncoder(os.Stdout).Encode(struct {
+		Policies []gcPolicy `json:"policies"`
+	}{gcPolicies(*cap, *runRoom)})
 }

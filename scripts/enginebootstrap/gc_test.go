@@ -32,3 +32,36 @@ func TestDecideCap(t *testing.T) {
 		})
 	}
 }
+
+func TestGCPolicies(t *testing.T) {
+	tests := []struct {
+		name                  string
+		cap, runRoom, settled int64
+	}{
+		{"CI's cap: earlier work settles 20 GB under it", 32 * gb, 20 * gb, 12 * gb},
+		{"no room asked: one level", 55 * gb, 0, 55 * gb},
+		{"room larger than the cap: the floor", 10 * gb, 20 * gb, minCap},
+		{"a cap under the floor: never above the cap", 1 * gb, 20 * gb, 1 * gb},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := gcPolicies(tc.cap, tc.runRoom)
+			// The engine reports the last policy's maxUsedSpace as its cap, and gc-cap compares it.
+			if last := p[len(p)-1]; !last.All || last.MaxUsedSpace != tc.cap || last.KeepDuration != "" {
+				t.Errorf("last policy %+v: want every record, up to the cap %d, whenever used", last, tc.cap)
+			}
+			var settling []gcPolicy
+			for _, q := range p {
+				if q.MaxUsedSpace > tc.cap {
+					t.Errorf("policy %+v lets the cache past the cap %d", q, tc.cap)
+				}
+				if q.KeepDuration == settleAfter && len(q.Filters) == 0 {
+					settling = append(settling, q)
+				}
+			}
+			if len(settling) != 1 || settling[0].MaxUsedSpace != tc.settled {
+				t.Errorf("policies for records unused for %s: %+v, want one up to %d", settleAfter, settling, tc.settled)
+			}
+		})
+	}
+}

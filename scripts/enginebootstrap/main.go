@@ -4,11 +4,13 @@
 //	enginebootstrap seed  --rootfs DIR --goroot DIR --go-version V --registry HOST:PORT
 //	enginebootstrap gosdk --rootfs DIR --goroot DIR --codegen FILE --sdk-src DIR --out FILE.tar
 //	enginebootstrap gc-cap --state DIR --headroom BYTES
+//	enginebootstrap gc-config --cap BYTES --run-room BYTES
 //
 // seed publishes debian:bookworm-slim (a debootstrap minbase root filesystem) and golang:V-bookworm (the
 // same plus the official Go release) to the local docker.io mirror. gosdk builds the Go SDK runtime
 // image that `dagger call` needs and the official engine image ships as built-in content. gc-cap
-// says what cache cap keeps the engine's disk from filling (gc.go).
+// says what cache cap keeps the engine's disk from filling, and gc-config the collector's policies
+// around it (gc.go).
 package main
 
 import (
@@ -24,7 +26,7 @@ const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: enginebootstrap seed|gosdk|gc-cap [flags]")
+		fmt.Fprintln(os.Stderr, "usage: enginebootstrap seed|gosdk|gc-cap|gc-config [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -35,8 +37,10 @@ func main() {
 		err = goSDK(os.Args[2:])
 	case "gc-cap":
 		err = gcCap(os.Args[2:])
+	case "gc-config":
+		err = gcConfig(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want seed, gosdk or gc-cap", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want seed, gosdk, gc-cap or gc-config", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "enginebootstrap:", err)
