@@ -18,8 +18,8 @@
 # Knobs: CST_ENGINE_HOME (build tree, logs, pids; /var/lib/cloudstack-templates/engine),
 #        CST_DAGGER_STATE (engine --root; /var/lib/dagger), CST_DEBIAN_MIRROR (debootstrap mirror),
 #        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4), CST_ENGINE_FREE_GB (space the
-#        engine's cache leaves writable on its disk; 25), CST_ENGINE_RUN_GB (room a run has under the
-#        cap before the collector touches what it used recently; 20).
+#        engine's cache leaves writable on its disk; 25), CST_ENGINE_RUN_GB (room an idle engine's cache is
+#        pruned to under the cap at `up`, so the collector need not prune while a run goes on; 10).
 set -euo pipefail
 
 CST_DAGGER_VERSION="${CST_DAGGER_VERSION:-v0.19.7}"
@@ -28,7 +28,7 @@ STATE_DIR="${CST_DAGGER_STATE:-/var/lib/dagger}"
 DEBIAN_MIRROR="${CST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.25.4}"
 FREE_GB="${CST_ENGINE_FREE_GB:-25}"
-RUN_GB="${CST_ENGINE_RUN_GB:-20}"
+RUN_GB="${CST_ENGINE_RUN_GB:-10}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 BIN_DIR="$HOME_DIR/bin"
@@ -191,12 +191,12 @@ EOF
   fail "registry did not start (log: $LOG_DIR/registry.log)"
 }
 
-write_engine_config() {
+write_engine_config() { # [$1 = bytes to prune under the cap: the config an idle engine settles with]
   # Read by the engine at start: docker.io pulls go through the local mirror first, and the cache is
   # collected under the cap cap_engine_cache chose (no policies until it has measured).
   local want gc="" policies
   if [ -s "$HOME_DIR/gc-cap" ]; then
-    policies=$("$BIN_DIR/cst-engine-bootstrap" gc-config --cap "$(cat "$HOME_DIR/gc-cap")" --run-room "$((RUN_GB * 1000000000))") \
+    policies=$("$BIN_DIR/cst-engine-bootstrap" gc-config --cap "$(cat "$HOME_DIR/gc-cap")" --run-room "${1:-0}") \
       || fail "cannot write the engine's collection policies"
     gc=$(printf ',\n  "gc": %s' "$policies")
   fi
@@ -302,26 +302,43 @@ load_go_sdk_image() {
 
 gigabytes() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e9 }'; }
 
+restart_engine_if_config_changed() { # $1 = why
+  cmp -s "$ENGINE_CONFIG" "$HOME_DIR/engine-config.started" && return 0
+  say "restarting the engine: $1"
+  stop_pid_file "$HOME_DIR/engine.pid" engine
+  start_engine
+}
+
+prune_engine_cache() {
+  engine_env "$BIN_DIR/dagger" core engine local-cache prune --use-default-policy >>"$LOG_DIR/gc.log" 2>&1 \
+    || fail "pruning the engine cache failed (log: $LOG_DIR/gc.log)"
+}
+
 cap_engine_cache() {
   # The engine's own garbage collector counts blocks reserved for other users as free and would fill
   # this disk (scripts/enginebootstrap/gc.go); cap its cache so $FREE_GB GB stay writable, restarting
-  # it when the cap or the policies it runs with are off, and prune what earlier work left down to
-  # $RUN_GB GB under the cap before anything runs (gcPolicies says why).
-  local out cap decision avail cached
+  # it when the cap it runs with is off. The collector prunes only above the cap, and while sessions
+  # run that can remove a record another session is looking up; so an idle engine whose cache sits
+  # less than $RUN_GB GB under the cap is first pruned down to that (least recently used first: what
+  # the last run used stays), with a settling config, then restarted with its cap.
+  local out cap decision avail cached clients room=$((RUN_GB * 1000000000))
   out=$(engine_env "$BIN_DIR/cst-engine-bootstrap" gc-cap --state "$STATE_DIR" --headroom "$((FREE_GB * 1000000000))" \
     2>>"$LOG_DIR/gc.log") || fail "cannot measure the engine's cache (log: $LOG_DIR/gc.log)"
-  read -r cap decision avail cached <<<"$out"
+  read -r cap decision avail cached clients <<<"$out"
   say "engine cache $(gigabytes "$cached") GB, $(gigabytes "$avail") GB free: cap $(gigabytes "$cap") GB ($decision)"
   echo "$cap" >"$HOME_DIR/gc-cap"
-  write_engine_config
-  if ! cmp -s "$ENGINE_CONFIG" "$HOME_DIR/engine-config.started"; then
-    say "restarting the engine with its cache policies (cap $(gigabytes "$cap") GB, earlier work pruned to $RUN_GB GB under it)"
-    stop_pid_file "$HOME_DIR/engine.pid" engine
-    start_engine
+  if [ "$((cached + room))" -gt "$cap" ]; then
+    if [ "$clients" -gt 0 ]; then
+      say "engine busy ($clients other clients): its cache is not pruned to make room for this run"
+    else
+      write_engine_config "$room"
+      restart_engine_if_config_changed "pruning its cache to $RUN_GB GB under the cap, to make room for a run"
+      prune_engine_cache
+      say "engine cache pruned: $(gigabytes "$(df -P -B1 "$STATE_DIR" | awk 'NR == 2 { print $4 }')") GB free"
+    fi
   fi
-  engine_env "$BIN_DIR/dagger" core engine local-cache prune --use-default-policy >>"$LOG_DIR/gc.log" 2>&1 \
-    || fail "pruning the engine cache failed (log: $LOG_DIR/gc.log)"
-  say "engine cache pruned to its policies: $(gigabytes "$(df -P -B1 "$STATE_DIR" | awk 'NR == 2 { print $4 }')") GB free"
+  write_engine_config
+  restart_engine_if_config_changed "its cache cap is $(gigabytes "$cap") GB"
 }
 
 write_env() {

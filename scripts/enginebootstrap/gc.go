@@ -49,9 +49,10 @@ func decideCap(accounted, avail, running, headroom int64) (cap int64, restart bo
 	return running, false
 }
 
-// gcCap prints the cap, the decision and the two measurements for scripts/engine.sh:
+// gcCap prints the cap, the decision, the two measurements and how many clients other than itself
+// the engine has (a restart would end their sessions) for scripts/engine.sh:
 //
-//	<cap bytes> <keep|restart> <avail bytes> <cache bytes>
+//	<cap bytes> <keep|restart> <avail bytes> <cache bytes> <other clients>
 func gcCap(args []string) error {
 	fs := flag.NewFlagSet("gc-cap", flag.ExitOnError)
 	state := fs.String("state", "/var/lib/dagger", "the engine's state directory")
@@ -72,12 +73,16 @@ func gcCap(args []string) error {
 		if err != nil {
 			return fmt.Errorf("the engine's cache size: %w", err)
 		}
+		clients, err := c.Engine().Clients(ctx)
+		if err != nil {
+			return fmt.Errorf("the engine's clients: %w", err)
+		}
 		capBytes, restart := decideCap(int64(accounted), avail, int64(running), *headroom)
 		decision := "keep"
 		if restart {
 			decision = "restart"
 		}
-		fmt.Printf("%d %s %d %d\n", capBytes, decision, avail, accounted)
+		fmt.Printf("%d %s %d %d %d\n", capBytes, decision, avail, accounted, max(len(clients)-1, 0))
 		return nil
 	})
 }
@@ -91,42 +96,44 @@ type gcPolicy struct {
 	MaxUsedSpace int64    `json:"maxUsedSpace"`
 }
 
-// settleAfter is how long an entry goes unused before the collector counts it as left over from
-// earlier work rather than as part of a run still going.
-const settleAfter = "30m"
-
-// gcPolicies are BuildKit's default policies around two levels instead of one. The engine collects
-// after every session that ends, while other sessions run; a record one session just released can be
-// pruned as another looks it up, and that session then fails on a snapshot that "does not exist".
-// So what earlier work left is pruned down to cap-runRoom (the level every `engine.sh up` prunes to
-// as well), leaving a run runRoom bytes to grow into before anything it used recently is touched;
-// only above cap, where the disk's headroom is at stake, does the collector take recent records,
-// least recently used first, as the default policies do. The engine reports the last policy's
-// maxUsedSpace as its cap.
-func gcPolicies(cap, runRoom int64) []gcPolicy {
-	settled := cap - runRoom
-	if settled < minCap {
-		settled = min(minCap, cap)
-	}
+// gcPolicies are BuildKit's default policies with every size set to cap: records left by the
+// pipeline's uploads, cache volumes and git checkouts go after two days unused, and above cap the
+// least recently used records go, whatever they are. The engine reports the last policy's
+// maxUsedSpace as its cap (gc-cap compares it). No policy prunes below cap: the collector runs one
+// second after every session ends, while other sessions run, and a record one session just
+// released can be pruned as another looks it up, which then fails on a snapshot that "does not
+// exist". Room for a run is made before it starts instead (settleCap).
+func gcPolicies(cap int64) []gcPolicy {
 	return []gcPolicy{
-		// BuildKit's first default: local uploads, cache volumes and git checkouts, once unused for two days.
-		{Filters: []string{"type==source.local,type==exec.cachemount,type==source.git.checkout"}, KeepDuration: "48h", MaxUsedSpace: 512e6},
-		{KeepDuration: settleAfter, MaxUsedSpace: settled},
+		{Filters: []string{"type==source.local,type==exec.cachemount,type==source.git.checkout"}, KeepDuration: "48h", MaxUsedSpace: min(512e6, cap)},
 		{MaxUsedSpace: cap},
 		{All: true, MaxUsedSpace: cap},
 	}
 }
 
-// gcConfig prints the engine config's "gc" object for a cap and the room a run may take under it.
+// settleCap is the level `engine.sh up` prunes an idle engine's cache down to before a run, so that
+// the run can add runRoom bytes before the collector has to prune anything while it runs. The
+// least recently used records go first, so what the last run used stays; never above cap, and not
+// below minCap unless cap is.
+func settleCap(cap, runRoom int64) int64 {
+	settled := cap - runRoom
+	if settled < minCap {
+		settled = min(minCap, cap)
+	}
+	return settled
+}
+
+// gcConfig prints the engine config's "gc" object for a cap, or with --run-room for the level an
+// idle engine is pruned to before a run (settleCap).
 func gcConfig(args []string) error {
 	fs := flag.NewFlagSet("gc-config", flag.ExitOnError)
 	cap := fs.Int64("cap", 0, "the cache cap in bytes (gc-cap's first field)")
-	runRoom := fs.Int64("run-room", 20*gb, "bytes a run may add to the cache before recent records are collected")
+	runRoom := fs.Int64("run-room", 0, "prune this many bytes under the cap, to make room for a run")
 	_ = fs.Parse(args)
 	if *cap <= 0 || *runRoom < 0 {
 		return fmt.Errorf("gc-config: --cap must be positive and --run-room not negative (got %d and %d)", *cap, *runRoom)
 	}
 	return json.NewEncoder(os.Stdout).Encode(struct {
 		Policies []gcPolicy `json:"policies"`
-	}{gcPolicies(*cap, *runRoom)})
+	}{gcPolicies(settleCap(*cap, *runRoom))})
 }

@@ -4,7 +4,7 @@
 //	enginebootstrap seed  --rootfs DIR --goroot DIR --go-version V --registry HOST:PORT
 //	enginebootstrap gosdk --rootfs DIR --goroot DIR --codegen FILE --sdk-src DIR --out FILE.tar
 //	enginebootstrap gc-cap --state DIR --headroom BYTES
-//	enginebootstrap gc-config --cap BYTES --run-room BYTES
+//	enginebootstrap gc-config --cap BYTES [--run-room BYTES]
 //
 // seed publishes debian:bookworm-slim (a debootstrap minbase root filesystem) and golang:V-bookworm (the
 // same plus the official Go release) to the local docker.io mirror. gosdk builds the Go SDK runtime
