@@ -3,10 +3,12 @@
 # HTTP directory and the guest scripts) and, when it fails, puts what explains the failure where the
 # error message will show it: Packer's last lines and the tail of the guest's serial console.
 #
-# Two states end the build at once, where Packer itself would wait out the SSH timeout (an hour for an
-# install):
+# These states end the build at once, where Packer itself would wait out the SSH timeout (an hour for
+# an install):
 #   - the guest powered off before it answered SSH: an installer stopped (a bad config, or a boot
 #     command that started another menu entry);
+#   - the guest's kernel panicked before it answered SSH: a panicked kernel halts and never answers
+#     (an installer kernel started without its initrd, say, when keys of a boot command were lost);
 #   - the guest printed nothing on its serial console for $CST_CONSOLE_TIMEOUT seconds after the boot
 #     command was typed: every definition's kernel writes to ttyS0, so the keys did not start it
 #     (a boot menu that changed, or keys typed before the menu was ready);
@@ -41,6 +43,10 @@ while kill -0 "$run" 2>/dev/null; do
   if grep -q 'Connected to SSH' "$W/result/packer.log"; then :
   elif qemu_running; then
     seen=yes
+    if grep -qa 'Kernel panic - not syncing' "$W/serial.log" 2>/dev/null; then
+      stopped="the guest's kernel panicked before it answered SSH, and a panicked kernel never answers: $(grep -a -m1 -o 'Kernel panic - not syncing.*' "$W/serial.log" | tr -d '\r')"
+      stop_packer; break
+    fi
     free=$(free_bytes)
     if [ -n "$free" ] && [ "$free" -lt "$min_free" ]; then
       stopped="the engine's disk is full ($((free >> 20)) MiB free where the guest's disk grows, under $((min_free >> 20)) MiB): QEMU pauses a guest that cannot write, so it would never answer SSH; free space on the engine host (dagger core engine local-cache prune, or a bigger disk) and run again"

@@ -62,6 +62,9 @@ func TestRun(t *testing.T) {
 		{name: "disk full while the guest runs", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120", "FAKE_CONSOLE=[ 0.0] Linux version",
 			"CST_MIN_FREE_BYTES=" + strconv.FormatInt(1<<62, 10)},
 			wantRC: 130, wantErr: []string{"the engine's disk is full (", "dagger core engine local-cache prune", "Build was cancelled"}, maxTime: 30 * time.Second},
+		{name: "kernel panic before SSH", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=120", "FAKE_SLEEP=120",
+			"FAKE_CONSOLE=[    5.737406] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)"},
+			wantRC: 130, wantErr: []string{"the guest's kernel panicked before it answered SSH", "VFS: Unable to mount root fs", "Build was cancelled"}, maxTime: 30 * time.Second},
 		{name: "a talking console is not stopped", env: []string{"FAKE_LOG=Waiting for SSH to become available...", "FAKE_GUEST=8", "FAKE_SLEEP=6", "CST_CONSOLE_TIMEOUT=2", "FAKE_CONSOLE=[ 0.0] Linux version"},
 			wantRC: 0, maxTime: 30 * time.Second, wantImage: true},
 	}
