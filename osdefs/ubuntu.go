@@ -21,13 +21,15 @@ func init() {
 				"SHA256SUMS and SHA256SUMS.gpg. Change the file name (and the host, if it moved) in all three URLs.",
 		},
 		// 22.04 live-server boots BIOS through GRUB: "c" opens its command line, where the kernel is
-		// started by hand with the autoinstall and NoCloud-over-HTTP arguments (the ";" is escaped, as
-		// GRUB would otherwise split the command there). Same sequence as chef/bento's ubuntu-22.04.
+		// started by hand with the autoinstall and NoCloud-over-HTTP arguments (the ";" in ds= is
+		// escaped: GRUB splits commands at a bare ";"). The commands chef/bento's ubuntu-22.04 types,
+		// but on one line: keys typed while GRUB reads the kernel from the CD wait in the BIOS's
+		// 15-key buffer, and under a loaded TCG host that read outlasts a <wait>, so the initrd line
+		// lost keys and the kernel started without it ("VFS: Unable to mount root fs").
 		BootCommand: []string{
 			"<wait>c<wait>",
-			"linux /casper/vmlinuz autoinstall ds=nocloud-net\\;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ console=tty0 console=ttyS0,115200n8 ---<enter><wait>",
-			"initrd /casper/initrd<enter><wait>",
-			"boot<enter>",
+			"linux /casper/vmlinuz autoinstall ds=nocloud-net\\;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ console=tty0 console=ttyS0,115200n8 --- ; " +
+				"initrd /casper/initrd ; boot<enter>",
 		},
 		BootWait: "5s",
 		HTTPDir:  "ubuntu-22.04",
