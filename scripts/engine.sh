@@ -19,7 +19,7 @@
 #        CST_DAGGER_STATE (engine --root; /var/lib/dagger), CST_DEBIAN_MIRROR (debootstrap mirror),
 #        CST_GO_IMAGE_VERSION (Go release in the golang image; 1.25.4), CST_ENGINE_FREE_GB (space the
 #        engine's cache leaves writable on its disk; 25), CST_ENGINE_RUN_GB (room an idle engine's cache is
-#        pruned to under the cap at `up`, so the collector need not prune while a run goes on; 10).
+#        pruned to under the cap at `up`, so the collector need not prune while a run goes on; 6).
 set -euo pipefail
 
 CST_DAGGER_VERSION="${CST_DAGGER_VERSION:-v0.19.7}"
@@ -28,7 +28,7 @@ STATE_DIR="${CST_DAGGER_STATE:-/var/lib/dagger}"
 DEBIAN_MIRROR="${CST_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 GO_IMAGE_VERSION="${CST_GO_IMAGE_VERSION:-1.25.4}"
 FREE_GB="${CST_ENGINE_FREE_GB:-25}"
-RUN_GB="${CST_ENGINE_RUN_GB:-10}"
+RUN_GB="${CST_ENGINE_RUN_GB:-6}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 BIN_DIR="$HOME_DIR/bin"

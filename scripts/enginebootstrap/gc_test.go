@@ -58,7 +58,7 @@ func TestSettleCap(t *testing.T) {
 		name                  string
 		cap, runRoom, settled int64
 	}{
-		{"CI's cap: a run gets 10 GB before anything it used is collected", 46 * gb, 10 * gb, 36 * gb},
+		{"CI's cap: a run gets 6 GB before anything it used is collected", 34 * gb, 6 * gb, 28 * gb},
 		{"no room asked: the cap", 55 * gb, 0, 55 * gb},
 		{"room larger than the cap: the floor", 10 * gb, 20 * gb, minCap},
 		{"a cap under the floor: never above the cap", 1 * gb, 20 * gb, 1 * gb},
